@@ -1,0 +1,1 @@
+"""rawgwh: a local-first warehouse for RAWG video-game data."""

@@ -1,0 +1,3 @@
+from rawgwh.cli import main
+
+main()

@@ -1,0 +1,132 @@
+"""Apply extractor events to batches and run state; hand full batches to a committer.
+
+Pure bookkeeping: no I/O here. The writer decides *what* a commit contains (the games
+fetched since the last commit, deduplicated by ``(id, updated)``, and the run state that
+describes them); the caller decides *how* to commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from timeit import default_timer
+
+import polars as pl
+import pyarrow as pa
+
+from rawgwh.raw.parse import Reject, parse_games, rejects_table
+from rawgwh.raw.schema import RAW_GAMES_SCHEMA
+from rawgwh.raw.state import RunState, WindowProgress
+from rawgwh.source.extract import CursorMoved, Event, PagesFetched, WindowCounted, WindowDone
+from rawgwh.source.windows import (
+    ONE_DAY,
+    ONE_SECOND,
+    DateWindow,
+    Intervals,
+    UndatedWindow,
+    UpdatedWindow,
+    format_timestamp,
+    window_from_key,
+)
+
+__all__ = ["Batch", "BatchWriter"]
+
+
+@dataclass(slots=True)
+class Batch:
+    games: pa.Table
+    rejects: pa.Table
+    duplicates: int
+
+
+@dataclass(slots=True)
+class BatchWriter:
+    """Collects pages into deduplicated batches and keeps ``run`` in step with them."""
+
+    run: RunState
+    known: pl.DataFrame  # (id, updated) already stored
+    fetched_at: datetime
+    batch_games: int
+    _tables: list[pa.Table] = field(default_factory=list)
+    _rejects: list[Reject] = field(default_factory=list)
+    _rows: int = 0
+    duplicates: int = 0
+    games_written: int = 0
+    rejects_written: int = 0
+    started: float = field(default_factory=default_timer)
+
+    @property
+    def pending_rows(self) -> int:
+        return self._rows
+
+    @property
+    def full(self) -> bool:
+        return self._rows >= self.batch_games
+
+    def apply(self, event: Event) -> None:
+        run = self.run
+        if isinstance(event, PagesFetched):
+            progress = run.windows.setdefault(event.window, WindowProgress())
+            if event.page not in progress.pages:
+                progress.pages.append(event.page)
+            if event.results:
+                parsed = parse_games(event.results, sync_id=run.id, fetched_at=self.fetched_at)
+                if parsed.games.num_rows:
+                    self._tables.append(parsed.games)
+                    self._rows += parsed.games.num_rows
+                self._rejects.extend(parsed.rejects)
+        elif isinstance(event, WindowCounted):
+            run.windows.setdefault(event.window, WindowProgress()).count = event.count
+        elif isinstance(event, CursorMoved):
+            progress = run.windows.setdefault(event.window, WindowProgress())
+            progress.cursor = format_timestamp(event.cursor)
+            progress.pages = []
+        elif isinstance(event, WindowDone):
+            run.windows.pop(event.window, None)
+            _mark_done(run, event.window)
+
+    def take(self) -> Batch:
+        """Everything applied since the last ``take``, deduplicated against ``known``."""
+        if self._tables:
+            games = pa.concat_tables(self._tables)
+        else:
+            games = RAW_GAMES_SCHEMA.empty_table()
+        frame = pl.from_arrow(games)
+        assert isinstance(frame, pl.DataFrame)
+        before = frame.height
+        frame = frame.unique(subset=["id", "updated"], keep="first", maintain_order=True)
+        if self.known.height and frame.height:
+            frame = frame.join(self.known, on=["id", "updated"], how="anti")
+        duplicates = before - frame.height
+        self.duplicates += duplicates
+        keys = frame.select("id", "updated")
+        self.known = (
+            pl.concat([self.known, keys], how="vertical_relaxed") if keys.height else self.known
+        )
+        if frame.height:
+            newest = frame.get_column("updated").max()
+            if isinstance(newest, datetime):
+                current = self.run.max_updated
+                stamp = format_timestamp(newest)
+                if current is None or stamp > current:
+                    self.run.max_updated = stamp
+        out = frame.to_arrow().cast(RAW_GAMES_SCHEMA) if frame.height else games.slice(0, 0)
+        rejects = rejects_table(self._rejects, sync_id=self.run.id, fetched_at=self.fetched_at)
+        self.games_written += out.num_rows
+        self.rejects_written += rejects.num_rows
+        self.run.games += out.num_rows
+        self.run.rejects += rejects.num_rows
+        self._tables, self._rejects, self._rows = [], [], 0
+        return Batch(out, rejects, duplicates)
+
+
+def _mark_done(run: RunState, key: str) -> None:
+    window = window_from_key(key)
+    if isinstance(window, UndatedWindow):
+        run.undated_done = True
+        return
+    step = ONE_DAY if isinstance(window, DateWindow) else ONE_SECOND
+    intervals = Intervals(step, [(a, b) for a, b in run.done])
+    if isinstance(window, DateWindow | UpdatedWindow):
+        intervals.add(window.start, window.end)
+    run.done = intervals.dump()

@@ -1,0 +1,202 @@
+"""Windows: bounded slices of the catalogue that each paginate reliably.
+
+A backfill walks *release-date* windows (``dates=A,B``), ordered by ``created`` so that
+pages do not shift while games are updated. An incremental run walks *update* windows
+(``updated=A,B``) with keyset pagination on ``updated``: each request starts at the last
+``updated`` seen, so a game that moves while we read cannot push another past us.
+Games without a release date are their own window (``undated``).
+
+Everything here is pure: windows, their query parameters, splitting, and interval sets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+__all__ = [
+    "Window",
+    "DateWindow",
+    "UpdatedWindow",
+    "UndatedWindow",
+    "parse_dates",
+    "parse_timestamp",
+    "format_timestamp",
+    "window_from_key",
+    "Intervals",
+    "DEFAULT_FIRST_DATE",
+    "DEFAULT_LAST_DATE",
+]
+
+DEFAULT_FIRST_DATE = date(1900, 1, 1)
+DEFAULT_LAST_DATE = date(2099, 12, 31)
+ONE_DAY = timedelta(days=1)
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """Games released from ``start`` to ``end``, both inclusive."""
+
+    start: date
+    end: date
+    kind: Literal["dates"] = "dates"
+
+    @property
+    def key(self) -> str:
+        return f"dates:{self.start.isoformat()}:{self.end.isoformat()}"
+
+    def params(self) -> dict[str, str]:
+        return {"dates": f"{self.start.isoformat()},{self.end.isoformat()}", "ordering": "created"}
+
+    @property
+    def splittable(self) -> bool:
+        return self.end > self.start
+
+    def split(self, count: int, limit: int) -> list[DateWindow]:
+        """Cut into equal spans, enough that each should hold about half the limit."""
+        days = (self.end - self.start).days + 1
+        parts = max(2, min(days, math.ceil(2 * count / limit)))
+        bounds = [self.start + timedelta(days=round(i * days / parts)) for i in range(parts + 1)]
+        return [
+            DateWindow(a, b - ONE_DAY) for a, b in zip(bounds, bounds[1:], strict=False) if b > a
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedWindow:
+    """Games whose ``updated`` lies from ``start`` to ``end`` (whole seconds, inclusive)."""
+
+    start: datetime
+    end: datetime
+    kind: Literal["updated"] = "updated"
+
+    @property
+    def key(self) -> str:
+        return f"updated:{format_timestamp(self.start)}|{format_timestamp(self.end)}"
+
+    def params(self, cursor: datetime | None = None) -> dict[str, str]:
+        lower = cursor or self.start
+        return {
+            "updated": f"{format_timestamp(lower)},{format_timestamp(self.end)}",
+            "ordering": "updated",
+        }
+
+    @property
+    def splittable(self) -> bool:
+        return self.end > self.start
+
+    def split(self, count: int, limit: int) -> list[UpdatedWindow]:
+        seconds = int((self.end - self.start).total_seconds()) + 1
+        parts = max(2, min(seconds, math.ceil(2 * count / limit)))
+        bounds = [
+            self.start + timedelta(seconds=round(i * seconds / parts)) for i in range(parts + 1)
+        ]
+        return [
+            UpdatedWindow(a, b - ONE_SECOND)
+            for a, b in zip(bounds, bounds[1:], strict=False)
+            if b > a
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class UndatedWindow:
+    """Games with no release date. No filter selects them, so we read the end of the
+    ``released`` ordering where nulls gather, and stop at the first dated game."""
+
+    descending: bool = True
+    kind: Literal["undated"] = "undated"
+
+    @property
+    def key(self) -> str:
+        return "undated:desc" if self.descending else "undated:asc"
+
+    def params(self) -> dict[str, str]:
+        return {"ordering": "-released" if self.descending else "released"}
+
+
+Window = DateWindow | UpdatedWindow | UndatedWindow
+
+
+def window_from_key(key: str) -> Window:
+    kind, _, rest = key.partition(":")
+    if kind == "dates":
+        a, b = rest.split(":")
+        return DateWindow(date.fromisoformat(a), date.fromisoformat(b))
+    if kind == "updated":
+        a, b = rest.split("|")
+        return UpdatedWindow(parse_timestamp(a), parse_timestamp(b))
+    if kind == "undated":
+        return UndatedWindow(descending=rest != "asc")
+    raise ValueError(f"unknown window key {key!r}")
+
+
+def parse_dates(text: str) -> tuple[date, date]:
+    """Parse ``--dates FROM,TO`` (ISO dates, inclusive)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2:
+        raise ValueError(f"--dates must be FROM,TO like 2015-01-01,2015-12-31, got {text!r}")
+    try:
+        start, end = date.fromisoformat(parts[0]), date.fromisoformat(parts[1])
+    except ValueError:
+        raise ValueError(
+            f"--dates must be two dates YYYY-MM-DD,YYYY-MM-DD (e.g. 2015-01-01,2015-12-31), "
+            f"got {text!r}"
+        ) from None
+    if end < start:
+        raise ValueError(f"--dates {text!r} ends before it starts: put the earlier date first")
+    return start, end
+
+
+def parse_timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value.replace(tzinfo=None) if value.tzinfo else value
+
+
+def format_timestamp(value: datetime) -> str:
+    return value.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+class Intervals:
+    """A set of closed intervals over dates or whole seconds, kept merged."""
+
+    def __init__(self, step: timedelta, items: list[tuple[str, str]] | None = None) -> None:
+        self.step = step
+        self._parse = date.fromisoformat if step == ONE_DAY else parse_timestamp
+        self.items: list[tuple[date | datetime, date | datetime]] = []
+        for a, b in items or []:
+            self.add(self._parse(a), self._parse(b))
+
+    def add(self, start: date | datetime, end: date | datetime) -> None:
+        merged: list[tuple[date | datetime, date | datetime]] = []
+        for a, b in sorted([*self.items, (start, end)]):
+            if merged and a <= merged[-1][1] + self.step:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.items = merged
+
+    def gaps(self, start: date | datetime, end: date | datetime) -> list[tuple[Any, Any]]:
+        """The parts of ``[start, end]`` not covered."""
+        out: list[tuple[Any, Any]] = []
+        cursor = start
+        for a, b in self.items:
+            if b < cursor:
+                continue
+            if a > end:
+                break
+            if a > cursor:
+                out.append((cursor, a - self.step))
+            cursor = max(cursor, b + self.step)
+        if cursor <= end:
+            out.append((cursor, end))
+        return out
+
+    def dump(self) -> list[list[str]]:
+        return [[_iso(a), _iso(b)] for a, b in self.items]
+
+
+def _iso(value: date | datetime) -> str:
+    return format_timestamp(value) if isinstance(value, datetime) else value.isoformat()
