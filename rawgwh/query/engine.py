@@ -1,0 +1,143 @@
+"""A sandboxed, read-only DuckDB over the Parquet files of one warehouse snapshot."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import duckdb
+import pyarrow as pa
+
+from rawgwh.errors import QueryError
+from rawgwh.query.sandbox import check_read_only, lock_down, one_line, sql_string
+
+__all__ = ["QueryEngine", "quote_identifier"]
+
+_MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist", re.I)
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, quoted so any table or column name is safe."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _local(location: str) -> str:
+    """A plain absolute path for local files (DuckDB's allow-lists compare strings)."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return os.path.abspath(url2pathname(parts.path))
+    if len(parts.scheme) > 1:  # s3://, https://...; one letter is a Windows drive
+        return location
+    return os.path.abspath(location)
+
+
+class QueryEngine:
+    """Ad-hoc SQL over the warehouse: one view per table, nothing copied, nothing writable.
+
+    ``tables`` maps each table's bare name to the Parquet data files making it up at one
+    snapshot; ``schemas`` gives the columns of tables with no files yet (others are read
+    from the files). DuckDB may read only those files and anything under ``allowed_roots``.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, Sequence[str]],
+        *,
+        schemas: Mapping[str, pa.Schema] | None = None,
+        allowed_roots: Sequence[str] = (),
+    ) -> None:
+        schemas = schemas or {}
+        self._con = duckdb.connect(":memory:")
+        try:
+            files: list[str] = []
+            for name, locations in sorted(tables.items()):
+                paths = [_local(p) for p in locations]
+                files.extend(paths)
+                self._con.execute(self._view_sql(name, paths, schemas.get(name)))
+            lock_down(self._con, directories=[_local(r) for r in allowed_roots], paths=files)
+        except duckdb.Error as e:
+            # Creating a view reads the files' footers: a missing or corrupt file fails here.
+            self._con.close()
+            raise QueryError(one_line(e)) from None
+        except BaseException:
+            self._con.close()
+            raise
+        self._tables = tuple(sorted(tables))
+
+    def _view_sql(self, name: str, paths: list[str], schema: pa.Schema | None) -> str:
+        view = f"CREATE VIEW {quote_identifier(name)} AS "
+        if paths:
+            # hive_partitioning off: Iceberg's partition folders (`year=2015/`) must not
+            # add columns; union_by_name: files written before a column was added lack it.
+            files = "[" + ", ".join(sql_string(p) for p in paths) + "]"
+            return view + (
+                f"SELECT * FROM read_parquet({files}, hive_partitioning = false, "
+                "union_by_name = true)"
+            )
+        if schema is None or not len(schema):
+            raise QueryError(f"table {name} has no data files and no schema to describe it")
+        types = self._con.from_arrow(schema.empty_table()).types
+        columns = ", ".join(
+            f"CAST(NULL AS {type_}) AS {quote_identifier(field)}"
+            for field, type_ in zip(schema.names, types, strict=True)
+        )
+        return view + f"SELECT {columns} WHERE false"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The queryable tables' names, sorted."""
+        return self._tables
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one read-only statement and return its whole result."""
+        check_read_only(self._con, sql)
+        try:
+            relation = self._con.sql(sql)
+            if relation is None:
+                return pa.table({})
+            return relation.to_arrow_table()
+        except duckdb.Error as e:
+            raise QueryError(self._message(e)) from None
+
+    def schema(self, table: str) -> pa.Schema:
+        """The columns of ``table`` as Arrow types."""
+        return self.query(f"SELECT * FROM {self._known(table)} LIMIT 0").schema
+
+    def describe(self, table: str) -> pa.Table:
+        """The columns of ``table`` as SQL types: ``column_name``, ``column_type``."""
+        return self.query(f"SELECT column_name, column_type FROM (DESCRIBE {self._known(table)})")
+
+    def _known(self, table: str) -> str:
+        if table not in self._tables:
+            raise QueryError(f"no table named {table}. {self._available()}")
+        return quote_identifier(table)
+
+    def _available(self) -> str:
+        return "Available tables: " + (", ".join(self._tables) or "(none)")
+
+    def _message(self, error: duckdb.Error) -> str:
+        message = one_line(error)
+        if isinstance(error, duckdb.CatalogException) and _MISSING_TABLE.search(message):
+            return f"{message} {self._available()}"
+        if isinstance(error, duckdb.PermissionException):
+            return f"{message} (queries may read only the warehouse's tables)"
+        return message
+
+    def close(self) -> None:
+        """Release the DuckDB connection."""
+        self._con.close()
+
+    def __enter__(self) -> QueryEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
