@@ -36,7 +36,11 @@ def run_client(handler: Callable[[httpx.Request], httpx.Response], **options: ob
 
 
 def test_truncated_body_then_good_page_is_retried() -> None:
-    answers = [httpx.Response(200, content=PAGE[:20]), httpx.Response(200, content=b"<html>busy</html>"), httpx.Response(200, content=PAGE)]
+    answers = [
+        httpx.Response(200, content=PAGE[:20]),
+        httpx.Response(200, content=b"<html>busy</html>"),
+        httpx.Response(200, content=PAGE),
+    ]
     page = run_client(lambda request: answers.pop(0))
     assert page.results == [{"id": 1}]  # type: ignore[attr-defined]
 

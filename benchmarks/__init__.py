@@ -1,0 +1,1 @@
+"""Reproducible benchmarks for rawgwh. Run ``python -m benchmarks.<name> --help``."""

@@ -1,0 +1,97 @@
+"""Typer application, commands and the single place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from rawgwh.errors import RawgwhError
+from rawgwh.secrets import install_log_redaction, redact
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="rawgwh",
+    help="A local-first warehouse for RAWG video-game data (data from RAWG, rawg.io).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+# Options shared by commands, sqlite-utils style: declared once, reused.
+Warehouse = Annotated[
+    str | None,
+    typer.Option("--warehouse", "-w", help="Warehouse folder [env RAWGWH_WAREHOUSE; ./warehouse]"),
+]
+Config = Annotated[
+    Path | None, typer.Option("--config", help="Config file [env RAWGWH_CONFIG; ./rawgwh.toml]")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")]
+
+
+def settings_from(config: Path | None, **flags: Any) -> Any:
+    from rawgwh.settings import load_settings
+
+    return load_settings(flags, config_path=config)
+
+
+@app.callback()
+def _root(debug: Debug = False) -> None:
+    """rawgwh: sync RAWG into Iceberg, query it with DuckDB."""
+
+
+def _register() -> None:
+    # Command modules import only typer at import time, so `rawgwh --help` stays fast.
+    from rawgwh.cli import simulate_cmd, status_cmd, sync_cmd
+
+    for module in (sync_cmd, status_cmd, simulate_cmd):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; one line and exit 1 for problems the user can fix."""
+    install_log_redaction()
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="rawgwh", standalone_mode=False)
+    except RawgwhError as e:
+        _fail(f"Error: {e}", 1, debug)
+    except click.exceptions.Abort:
+        _fail("Aborted.", 130, debug)
+    except KeyboardInterrupt:
+        _fail(
+            "Interrupted: what was committed is kept; run the same command to resume.", 130, debug
+        )
+    except click.exceptions.ClickException as e:
+        hint = f" (see `rawgwh {e.ctx.info_name} --help`)" if getattr(e, "ctx", None) else ""
+        _fail(f"Error: {e.format_message()}{hint}".replace("\n", " "), e.exit_code, debug)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except SystemExit:
+        raise
+    except Exception as e:  # a bug: say so in one line unless --debug
+        _fail(
+            f"Error: unexpected {type(e).__name__}: {e} (run again with --debug for details)",
+            1,
+            debug,
+        )
+    sys.exit(0)
+
+
+def _fail(message: str, code: int, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        sys.stderr.write(redact(traceback.format_exc()))
+    sys.stderr.write(redact(message.splitlines()[0] if message else "Error") + "\n")
+    sys.exit(code)

@@ -1,0 +1,75 @@
+"""``rawgwh status``: tables, row counts, snapshots, watermark, last sync."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from rawgwh.cli.app import Config, Debug, Warehouse, settings_from
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)
+
+
+def status_command(
+    warehouse: Warehouse = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (for people) or json (for scripts)")
+    ] = "table",
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """Show what the warehouse holds and how the last sync went."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rawgwh.errors import ConfigError
+    from rawgwh.warehouse.inspect import warehouse_status
+
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {output_format!r}")
+    status = warehouse_status(settings_from(config, warehouse=warehouse))
+    if output_format == "json":
+        typer.echo(json.dumps(asdict(status), indent=2, default=str))
+        return
+    console = Console()
+    table = Table(title=f"warehouse {status.location}", title_justify="left")
+    for column in ("table", "rows", "files", "size", "snapshots", "last commit (UTC)"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for t in status.tables:
+        table.add_row(
+            t.name,
+            f"{t.rows:,}",
+            f"{t.files:,}",
+            _size(t.bytes),
+            f"{t.snapshots:,}",
+            t.last_commit or "-",
+        )
+    console.print(table)
+    state = status.state
+    console.print(f"watermark: {state.watermark or '- (no complete sync yet)'}")
+    if state.last:
+        last = state.last
+        console.print(
+            f"last sync: {last.id} ({last.mode}) finished {last.finished}: "
+            f"{last.games:,} games, {last.rejects:,} rejected, {last.requests:,} requests"
+        )
+    if state.run:
+        run = state.run
+        console.print(
+            f"unfinished {run.mode} {run.id}: {run.games:,} games so far, "
+            f"{len(run.windows)} window(s) in progress; `rawgwh sync` resumes it"
+        )
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

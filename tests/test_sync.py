@@ -1,0 +1,168 @@
+"""Sync end to end: the real client over real HTTP to the simulator, into a real Iceberg raw zone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from helpers import latest, make_settings, raw_games
+from rawgwh.errors import AuthError, BudgetExhausted, UnreachableError
+from rawgwh.source.simulator import Faults, Simulator
+from rawgwh.sync import sync
+from rawgwh.warehouse.catalog import Warehouse
+from rawgwh.warehouse.raw_zone import RawZone
+
+KEY = "test-key-1234"
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    return Simulator.synthetic(n_games=1_200, seed=7)
+
+
+@pytest.fixture
+def served(sim: Simulator) -> Iterator[str]:
+    with sim.serve(port=0, api_key=KEY) as url:
+        yield url
+
+
+def expected(sim: Simulator) -> pl.DataFrame:
+    rows = [(r["id"], r["updated"]) for r in sim.records()]
+    return pl.DataFrame(rows, schema={"id": pl.Int64, "updated": pl.String}, orient="row").sort(
+        "id"
+    )
+
+
+def stored(settings: Any) -> pl.DataFrame:
+    frame = latest(raw_games(settings)).select(
+        "id", pl.col("updated").dt.strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    return frame.sort("id")
+
+
+def test_backfill_lands_every_game_once(sim: Simulator, served: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "wh", served, window_limit=150, batch_games=300)
+    result = sync(settings)
+    assert result.mode == "backfill"
+    assert stored(settings).equals(expected(sim))
+    raw = raw_games(settings)
+    assert raw.height == len(sim)  # no version twice
+    assert result.commits >= 4  # batches, not one big commit
+    state = RawZone(Warehouse.open(settings)).state()
+    assert state.run is None and state.watermark is not None
+
+
+def test_second_sync_is_cheap_and_adds_nothing(sim: Simulator, served: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "wh", served)
+    sync(settings)
+    before = raw_games(settings).height
+    sim.stats.reset()
+    result = sync(settings)
+    assert result.mode == "incremental"
+    assert result.games_added == 0
+    assert sim.stats.requests <= 3
+    assert raw_games(settings).height == before
+
+
+def test_incremental_fetches_only_changed_games(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "wh", served)
+    sync(settings)
+    changed = sim.touch(n=60, seed=3)
+    added = sim.add(n=5)
+    sim.stats.reset()
+    result = sync(settings)
+    assert result.mode == "incremental"
+    assert result.games_added == 65
+    assert sim.stats.requests <= 5  # 65 games: two pages, plus keyset overlap
+    assert stored(settings).equals(expected(sim))
+    new_rows = raw_games(settings).filter(pl.col("_sync_id") == result.sync_id)
+    assert set(new_rows["id"]) == set(changed) | set(added)
+
+
+def test_interrupted_sync_resumes_without_refetching(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    full = make_settings(tmp_path / "ref", served, concurrency=2)
+    sync(full)
+    requests_full = sim.stats.requests
+    sim.stats.reset()
+
+    settings = make_settings(
+        tmp_path / "wh", served, max_requests=12, batch_games=80, concurrency=2
+    )
+    with pytest.raises(BudgetExhausted, match="run the same command again"):
+        sync(settings)
+    partial = raw_games(settings).height
+    assert 0 < partial < len(sim)
+    state = RawZone(Warehouse.open(settings)).state()
+    assert state.run is not None and state.watermark is None
+    rounds = 1
+    while True:
+        try:
+            result = sync(settings)
+            break
+        except BudgetExhausted:
+            rounds += 1
+            assert rounds < 20
+    assert result.resumed
+    assert stored(settings).equals(expected(sim))
+    assert raw_games(settings).height == len(sim)
+    # Committed pages are not paid for again: a few repeated probes at most.
+    assert sim.stats.requests <= requests_full + 2 * rounds
+
+
+def test_faults_are_survived(tmp_path: Path) -> None:
+    sim = Simulator.synthetic(n_games=800, seed=11)
+    faults = Faults.all(rate=0.25, seed=5)
+    with sim.serve(port=0, api_key=KEY, faults=faults) as url:
+        settings = make_settings(tmp_path / "wh", url, max_retries=10)
+        result = sync(settings)
+        assert result.retries > 0
+        sim.touch(n=30, seed=1)
+        sync(settings)
+    assert stored(settings).equals(expected(sim))
+
+
+def test_wrong_key_is_one_clear_error(served: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "wh", served, api_key="wrong-key-999")
+    with pytest.raises(AuthError) as info:
+        sync(settings)
+    message = str(info.value)
+    assert "RAWG_API_KEY" in message and "wrong-key-999" not in message
+    assert "\n" not in message
+
+
+def test_unreachable_base_url(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "wh", "http://127.0.0.1:9/api", max_retries=1)
+    with pytest.raises(UnreachableError, match="--base-url"):
+        sync(settings)
+
+
+def test_real_sample_lands_exactly(
+    sample_path: Path, sample_records: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    sim = Simulator.from_file(sample_path)
+    with sim.serve(port=0, api_key=KEY) as url:
+        settings = make_settings(tmp_path / "wh", url)
+        result = sync(settings)
+    raw = raw_games(settings)
+    assert result.games_added == raw.height == len(sample_records) == 10_000
+    assert raw["id"].n_unique() == 10_000
+    for column in (
+        "platforms",
+        "stores",
+        "genres",
+        "tags",
+        "ratings",
+        "parent_platforms",
+        "short_screenshots",
+    ):
+        want = sum(len(r.get(column) or []) for r in sample_records)
+        got = raw[column].list.len().fill_null(0).sum()
+        assert got == want, column
