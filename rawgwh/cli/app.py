@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from rawgwh.errors import RawgwhError
 from rawgwh.secrets import install_log_redaction, redact
@@ -48,9 +48,9 @@ def _root(debug: Debug = False) -> None:
 
 def _register() -> None:
     # Command modules import only typer at import time, so `rawgwh --help` stays fast.
-    from rawgwh.cli import simulate_cmd, status_cmd, sync_cmd
+    from rawgwh.cli import build_cmd, query_cmd, simulate_cmd, status_cmd, sync_cmd
 
-    for module in (sync_cmd, status_cmd, simulate_cmd):
+    for module in (sync_cmd, status_cmd, simulate_cmd, build_cmd, query_cmd):
         module.register(app)
 
 
@@ -63,20 +63,20 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="rawgwh", standalone_mode=False)
+        code = app(args=args, prog_name="rawgwh", standalone_mode=False)
     except RawgwhError as e:
         _fail(f"Error: {e}", 1, debug)
-    except click.exceptions.Abort:
-        _fail("Aborted.", 130, debug)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         _fail(
             "Interrupted: what was committed is kept; run the same command to resume.", 130, debug
         )
-    except click.exceptions.ClickException as e:
-        hint = f" (see `rawgwh {e.ctx.info_name} --help`)" if getattr(e, "ctx", None) else ""
-        _fail(f"Error: {e.format_message()}{hint}".replace("\n", " "), e.exit_code, debug)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
+    except TyperException as e:  # Typer's own usage errors: bad flags and values
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        _fail(f"Error: {message}{hint}", int(getattr(e, "exit_code", 2)), debug)
     except SystemExit:
         raise
     except Exception as e:  # a bug: say so in one line unless --debug
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             1,
             debug,
         )
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(message: str, code: int, debug: bool) -> None:
@@ -93,5 +93,5 @@ def _fail(message: str, code: int, debug: bool) -> None:
         import traceback
 
         sys.stderr.write(redact(traceback.format_exc()))
-    sys.stderr.write(redact(message.splitlines()[0] if message else "Error") + "\n")
+    sys.stderr.write(redact(" ".join(message.split()) or "Error") + "\n")
     sys.exit(code)

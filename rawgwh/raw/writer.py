@@ -87,30 +87,26 @@ class BatchWriter:
 
     def take(self) -> Batch:
         """Everything applied since the last ``take``, deduplicated against ``known``."""
-        if self._tables:
-            games = pa.concat_tables(self._tables)
-        else:
-            games = RAW_GAMES_SCHEMA.empty_table()
-        frame = pl.from_arrow(games)
-        assert isinstance(frame, pl.DataFrame)
-        before = frame.height
-        frame = frame.unique(subset=["id", "updated"], keep="first", maintain_order=True)
-        if self.known.height and frame.height:
-            frame = frame.join(self.known, on=["id", "updated"], how="anti")
-        duplicates = before - frame.height
-        self.duplicates += duplicates
-        keys = frame.select("id", "updated")
-        self.known = (
-            pl.concat([self.known, keys], how="vertical_relaxed") if keys.height else self.known
+        games = pa.concat_tables(self._tables) if self._tables else RAW_GAMES_SCHEMA.empty_table()
+        # Deduplicate on the two key columns only, then take the surviving rows once:
+        # copying whole batches (records, nested lists) through Polars would triple memory.
+        keys = pl.from_arrow(games.select(["id", "updated"]))
+        assert isinstance(keys, pl.DataFrame)
+        keys = keys.with_row_index("row").unique(
+            subset=["id", "updated"], keep="first", maintain_order=True
         )
-        if frame.height:
-            newest = frame.get_column("updated").max()
+        if self.known.height and keys.height:
+            keys = keys.join(self.known, on=["id", "updated"], how="anti", maintain_order="left")
+        duplicates = games.num_rows - keys.height
+        self.duplicates += duplicates
+        if keys.height:
+            self.known = pl.concat([self.known, keys.drop("row")], how="vertical_relaxed")
+            newest = keys.get_column("updated").max()
             if isinstance(newest, datetime):
-                current = self.run.max_updated
                 stamp = format_timestamp(newest)
-                if current is None or stamp > current:
+                if self.run.max_updated is None or stamp > self.run.max_updated:
                     self.run.max_updated = stamp
-        out = frame.to_arrow().cast(RAW_GAMES_SCHEMA) if frame.height else games.slice(0, 0)
+        out = games if duplicates == 0 else games.take(keys.get_column("row").to_arrow())
         rejects = rejects_table(self._rejects, sync_id=self.run.id, fetched_at=self.fetched_at)
         self.games_written += out.num_rows
         self.rejects_written += rejects.num_rows

@@ -163,20 +163,21 @@ class Extractor:
             last_full = True
         todo = [p for p in range(1, pages + 1) if p not in done]
 
-        async def fetch(number: int) -> Page:
+        async def fetch(number: int) -> tuple[int, bool]:
+            # Return only what is needed later: holding whole pages until the window
+            # completes would keep thousands of records alive.
             page = await self._get(params, number)
             await self.emit(PagesFetched(window.key, number, page.results, page.server_time))
-            return page
+            return number, page.has_next and bool(page.results)
 
-        results = await asyncio.gather(*(fetch(p) for p in todo))
-        if results:
-            last_full = max(results, key=lambda r: r.number).has_next
+        outcomes = await asyncio.gather(*(fetch(p) for p in todo))
+        if outcomes:
+            last_full = max(outcomes)[1]
         # Games created while we read land at the end (ordering=created): follow them.
         number = pages
         while last_full:
             number += 1
-            page = await fetch(number)
-            last_full = page.has_next and bool(page.results)
+            _, last_full = await fetch(number)
         await self.emit(WindowDone(window.key))
         return []
 
