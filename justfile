@@ -2,7 +2,7 @@
 
 # Install and run a demo sync on the embedded warehouse (no key, no server).
 demo:
-    pip install uv && uv run rawgwh sync --demo
+    pip install uv && uv run rawgwh sync --demo --warehouse ./warehouse-demo && uv run rawgwh status --warehouse ./warehouse-demo
 
 # Install and run the whole test suite.
 test:
