@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-
 from helpers import latest, make_settings, raw_games
+
 from rawgwh.errors import AuthError, BudgetExhausted, UnreachableError
 from rawgwh.source.simulator import Faults, Simulator
 from rawgwh.sync import sync
@@ -166,3 +166,49 @@ def test_real_sample_lands_exactly(
         want = sum(len(r.get(column) or []) for r in sample_records)
         got = raw[column].list.len().fill_null(0).sum()
         assert got == want, column
+
+
+def test_windows_split_when_too_large(sim: Simulator, served: str, tmp_path: Path) -> None:
+    from rawgwh.sync import SyncProgress
+
+    progress = SyncProgress()
+    settings = make_settings(tmp_path / "wh", served, window_limit=100)
+    sync(settings, progress=progress)
+    assert progress.extract.windows_split >= 3
+    assert stored(settings).equals(expected(sim))
+
+
+def test_incremental_pages_through_a_second_shared_by_many_games(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    """Synthetic data, like real RAWG, has a bulk-update second shared by hundreds of games:
+    keyset pagination cannot step past it and must page through it by offset."""
+    from datetime import datetime
+
+    from rawgwh.raw import empty_games, rejects_table
+    from rawgwh.raw.state import SyncState
+
+    updated = [r["updated"] for r in sim.records()]
+    busiest = max(set(updated), key=updated.count)
+    assert updated.count(busiest) > 40  # more than a page in one second
+    watermark = "2000-01-01T00:00:00"
+    settings = make_settings(tmp_path / "wh", served)
+    zone = RawZone(Warehouse.open(settings, create=True))
+    zone.commit(
+        empty_games(),
+        rejects_table([], sync_id="seed", fetched_at=datetime(2026, 1, 1)),
+        SyncState(watermark=watermark),
+        sync_id="seed",
+    )
+    sim.stats.reset()
+    result = sync(settings)
+    assert result.mode == "incremental"
+    same_second = [
+        log
+        for log in sim.stats.log
+        if "updated" in log.params and len(set(log.params["updated"].split(","))) == 1
+    ]
+    assert same_second, "the shared second was not paged through by offset"
+    want = expected(sim).filter(pl.col("updated") >= watermark)
+    assert stored(settings).equals(want)
+    assert raw_games(settings).height == want.height
