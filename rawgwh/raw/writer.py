@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from timeit import default_timer
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -31,6 +32,8 @@ from rawgwh.source.windows import (
 
 __all__ = ["Batch", "BatchWriter"]
 
+PARSE_CHUNK = 2_000
+
 
 @dataclass(slots=True)
 class Batch:
@@ -48,6 +51,7 @@ class BatchWriter:
     fetched_at: datetime
     batch_games: int
     _tables: list[pa.Table] = field(default_factory=list)
+    _records: list[Any] = field(default_factory=list)
     _rejects: list[Reject] = field(default_factory=list)
     _rows: int = 0
     duplicates: int = 0
@@ -70,11 +74,10 @@ class BatchWriter:
             if event.page not in progress.pages:
                 progress.pages.append(event.page)
             if event.results:
-                parsed = parse_games(event.results, sync_id=run.id, fetched_at=self.fetched_at)
-                if parsed.games.num_rows:
-                    self._tables.append(parsed.games)
-                    self._rows += parsed.games.num_rows
-                self._rejects.extend(parsed.rejects)
+                self._records.extend(event.results)
+                self._rows += len(event.results)
+                if len(self._records) >= PARSE_CHUNK:
+                    self._parse()
         elif isinstance(event, WindowCounted):
             run.windows.setdefault(event.window, WindowProgress()).count = event.count
         elif isinstance(event, CursorMoved):
@@ -85,8 +88,18 @@ class BatchWriter:
             run.windows.pop(event.window, None)
             _mark_done(run, event.window)
 
+    def _parse(self) -> None:
+        # Converting a few thousand records per call amortises pyarrow's per-call setup.
+        parsed = parse_games(self._records, sync_id=self.run.id, fetched_at=self.fetched_at)
+        if parsed.games.num_rows:
+            self._tables.append(parsed.games)
+        self._rejects.extend(parsed.rejects)
+        self._records = []
+
     def take(self) -> Batch:
         """Everything applied since the last ``take``, deduplicated against ``known``."""
+        if self._records:
+            self._parse()
         games = pa.concat_tables(self._tables) if self._tables else RAW_GAMES_SCHEMA.empty_table()
         # Deduplicate on the two key columns only, then take the surviving rows once:
         # copying whole batches (records, nested lists) through Polars would triple memory.
