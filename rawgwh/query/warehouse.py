@@ -1,0 +1,156 @@
+"""Open a :class:`QueryEngine` over a warehouse, now or as of an earlier snapshot.
+
+Star tables are read as one consistent publish: the snapshots sharing a ``rawgwh.sync-id``.
+Now means the publish the ``rawgwh.published`` marker names (never a half-finished one);
+``--as-of TIMESTAMP`` means the publish whose ``fact_games`` snapshot (committed last) was
+current then; ``--as-of SNAPSHOT_ID`` means the publish that snapshot belongs to. The raw
+zone (``raw_games``, ``raw_rejects``) is read as of the same moment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from rawgwh.errors import QueryError
+from rawgwh.query.engine import QueryEngine
+from rawgwh.settings import Settings
+from rawgwh.warehouse.catalog import Warehouse
+from rawgwh.warehouse.star_zone import (
+    ANCHOR_TABLE,
+    STAR_NAMESPACE,
+    StarZone,
+    snapshot_for_sync,
+    sync_id_of,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
+
+__all__ = ["TableAt", "open_warehouse_engine", "parse_as_of", "select_snapshots"]
+
+RAW_NAMESPACE = "raw"
+# Snapshot ids are large random integers; a bare yyyymmdd date has only 8 digits.
+_SNAPSHOT_ID = re.compile(r"^\d{10,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TableAt:
+    """A table, and the snapshot of it to read (None: empty at that time)."""
+
+    table: Table
+    snapshot: Snapshot | None
+
+    def files(self) -> list[str]:
+        if self.snapshot is None:
+            return []
+        scan = self.table.scan(snapshot_id=self.snapshot.snapshot_id)
+        return [task.file.file_path for task in scan.plan_files()]
+
+    def schema(self) -> pa.Schema:
+        return self.table.schema().as_arrow()
+
+
+def parse_as_of(value: str) -> int | datetime:
+    """A snapshot id (an integer) or a timestamp (ISO 8601; naive means UTC)."""
+    text = value.strip()
+    if _SNAPSHOT_ID.match(text):
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(
+            f"--as-of {value!r} is neither a snapshot id nor a timestamp like 2025-06-01T12:00:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def open_warehouse_engine(settings: Settings, *, as_of: str | None = None) -> QueryEngine:
+    """A read-only engine over every star and raw table, at ``as_of`` or the latest publish."""
+    warehouse = Warehouse.open(settings)
+    selected = select_snapshots(warehouse, as_of)
+    return QueryEngine(
+        {name: at.files() for name, at in selected.items()},
+        schemas={name: at.schema() for name, at in selected.items()},
+        allowed_roots=[str(warehouse.root)],
+    )
+
+
+def _tables(warehouse: Warehouse) -> dict[str, dict[str, Table]]:
+    """``{namespace: {query name: table}}`` for the star and raw namespaces."""
+    catalog = warehouse.catalog
+    namespaces = {ns[0] for ns in catalog.list_namespaces()}
+    out: dict[str, dict[str, Table]] = {STAR_NAMESPACE: {}, RAW_NAMESPACE: {}}
+    for namespace, prefix in ((STAR_NAMESPACE, ""), (RAW_NAMESPACE, "raw_")):
+        if namespace not in namespaces:
+            continue
+        for identifier in catalog.list_tables(namespace):
+            name = identifier[-1]
+            out[namespace][prefix + name] = catalog.load_table(identifier)
+    return out
+
+
+def select_snapshots(warehouse: Warehouse, as_of: str | None) -> dict[str, TableAt]:
+    """The snapshot to read of every star and raw table (see the module docstring)."""
+    tables = _tables(warehouse)
+    star, raw = tables[STAR_NAMESPACE], tables[RAW_NAMESPACE]
+    if as_of is None:
+        marker = StarZone(warehouse, create=False).marker() if star else None
+        chosen = {
+            name: TableAt(
+                t,
+                t.snapshot_by_id(marker.snapshots[name])
+                if marker is not None and name in marker.snapshots
+                else t.current_snapshot(),
+            )
+            for name, t in star.items()
+        }
+        return chosen | {name: TableAt(t, t.current_snapshot()) for name, t in raw.items()}
+
+    wanted = parse_as_of(as_of)
+    bound: int | None = None  # a snapshot id names a whole publish, committed after it too
+    if isinstance(wanted, int):
+        owner = _find_snapshot(tables, wanted)
+        moment_ms = owner.timestamp_ms
+        in_star = any(t.snapshot_by_id(wanted) for t in star.values())
+        sync_id = sync_id_of(owner) if in_star else None
+    else:
+        moment_ms = bound = int(wanted.timestamp() * 1000)
+        anchor = star.get(ANCHOR_TABLE)
+        sync_id = sync_id_of(anchor.snapshot_as_of_timestamp(moment_ms)) if anchor else None
+        everything = [t for ts in tables.values() for t in ts.values()]
+        if not any(t.snapshot_as_of_timestamp(moment_ms) for t in everything):
+            raise QueryError(f"the warehouse held nothing yet at {wanted.isoformat()}")
+    chosen = {
+        name: TableAt(t, _star_snapshot(t, sync_id, moment_ms, bound)) for name, t in star.items()
+    }
+    for name, t in raw.items():
+        snapshot = t.snapshot_by_id(wanted) if isinstance(wanted, int) else None
+        chosen[name] = TableAt(t, snapshot or t.snapshot_as_of_timestamp(moment_ms))
+    return chosen
+
+
+def _find_snapshot(tables: dict[str, dict[str, Table]], snapshot_id: int) -> Snapshot:
+    for namespace in (STAR_NAMESPACE, RAW_NAMESPACE):
+        for table in tables[namespace].values():
+            snapshot = table.snapshot_by_id(snapshot_id)
+            if snapshot is not None:
+                return snapshot
+    raise QueryError(
+        f"no table has a snapshot {snapshot_id}: `rawgwh status` lists the current ones"
+    )
+
+
+def _star_snapshot(
+    table: Table, sync_id: str | None, moment_ms: int, bound: int | None
+) -> Snapshot | None:
+    """The table's snapshot from publish ``sync_id``, else the one current at ``moment_ms``."""
+    if sync_id is not None:
+        snapshot = snapshot_for_sync(table, sync_id, before_ms=bound)
+        if snapshot is not None:
+            return snapshot
+    return table.snapshot_as_of_timestamp(moment_ms)

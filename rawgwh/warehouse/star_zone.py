@@ -1,0 +1,251 @@
+"""The star zone in Iceberg: namespace ``star``, one table per star table, and its marker.
+
+Every publish gives every star table exactly one snapshot whose summary carries
+``rawgwh.sync-id``; after the last table is committed, the namespace property
+``rawgwh.published`` records which snapshot of each table makes up that publish. Readers
+that follow the marker never see a half-finished publish.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import orjson
+import polars as pl
+import pyarrow as pa
+
+from rawgwh.errors import WarehouseError
+from rawgwh.model import STAR_SCHEMAS, STAR_TABLES
+from rawgwh.raw.state import SYNC_ID_PROPERTY
+from rawgwh.warehouse.catalog import Warehouse
+
+if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
+
+__all__ = [
+    "ANCHOR_TABLE",
+    "PUBLISHED_PROPERTY",
+    "STAR_NAMESPACE",
+    "TARGET_FILE_SIZE",
+    "PublishedMarker",
+    "StarZone",
+    "data_files",
+    "local_path",
+    "read_files",
+    "snapshot_for_sync",
+    "sync_id_of",
+]
+
+STAR_NAMESPACE = "star"
+PUBLISHED_PROPERTY = "rawgwh.published"
+#: Committed last in every publish: its snapshot as of a time names the publish then current.
+ANCHOR_TABLE = "fact_games"
+# pyiceberg bin-packs by in-memory Arrow bytes; Parquet with zstd is several times smaller.
+TARGET_FILE_SIZE = 256 * 1024 * 1024
+
+_PARTITIONS: dict[str, tuple[str, ...]] = {"fact_games": ("release_year",)}
+_SORTS: dict[str, tuple[str, ...]] = {
+    "fact_games": ("release_year", "game_id"),
+    "dim_date": ("date_key",),
+}
+_PROPERTIES = {
+    "write.target-file-size-bytes": str(TARGET_FILE_SIZE),
+    "write.parquet.compression-codec": "zstd",
+}
+
+
+def _sort_columns(name: str) -> tuple[str, ...]:
+    if name in _SORTS:
+        return _SORTS[name]
+    first = STAR_SCHEMAS[name].names[0]
+    return (first,)  # dimensions by surrogate key, bridges by game_id
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedMarker:
+    """The last complete publish: its sync id, each star table's snapshot id, and the
+    ``raw.games`` snapshot it was built from (what changed since is the next delta)."""
+
+    sync_id: str
+    mode: str
+    snapshots: dict[str, int]
+    raw_snapshot: int | None = None
+    games: int | None = None  # the games the publish was checked against (raw minus deleted)
+
+    def to_json(self) -> str:
+        return orjson.dumps(
+            {
+                "sync_id": self.sync_id,
+                "mode": self.mode,
+                "snapshots": self.snapshots,
+                "raw_snapshot": self.raw_snapshot,
+                "games": self.games,
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PublishedMarker | None:
+        if not text:
+            return None
+        data: dict[str, Any] = orjson.loads(text)
+        snapshots = {str(k): int(v) for k, v in data.get("snapshots", {}).items()}
+        raw, games = data.get("raw_snapshot"), data.get("games")
+        return cls(
+            str(data["sync_id"]),
+            str(data.get("mode", "")),
+            snapshots,
+            int(raw) if raw is not None else None,
+            int(games) if games is not None else None,
+        )
+
+
+def sync_id_of(snapshot: Snapshot | None) -> str | None:
+    if snapshot is None or snapshot.summary is None:
+        return None
+    return snapshot.summary.get(SYNC_ID_PROPERTY)
+
+
+def snapshot_for_sync(
+    table: Table, sync_id: str, *, before_ms: int | None = None
+) -> Snapshot | None:
+    """The newest snapshot of ``table`` committed by ``sync_id`` (a retried publish may repeat)."""
+    found = [
+        s
+        for s in table.snapshots()
+        if sync_id_of(s) == sync_id and (before_ms is None or s.timestamp_ms <= before_ms)
+    ]
+    return max(found, key=lambda s: (s.timestamp_ms, s.sequence_number or 0)) if found else None
+
+
+def local_path(location: str) -> str | None:
+    """A local path for a ``file://`` URI or plain path; None for remote storage."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return os.path.abspath(url2pathname(parts.path))
+    if len(parts.scheme) > 1:
+        return None
+    return os.path.abspath(location)
+
+
+def read_files(
+    table: Table,
+    files: Sequence[DataFile],
+    *,
+    columns: Sequence[str] | None = None,
+    with_file: bool = False,
+) -> pl.LazyFrame:
+    """A lazy scan of ``files`` (data files of ``table``, no delete files) with Polars.
+
+    Polars reads local Parquet much faster than pyiceberg's scan; the star and raw tables
+    are written only by rawgwh, append or copy-on-write, so there are no delete files and
+    column names match. ``with_file`` adds ``_file`` (the local path) to every row.
+    """
+    names = list(columns) if columns is not None else table.schema().as_arrow().names
+    paths = [local_path(f.file_path) for f in files]
+    if not files:
+        schema = pl.from_arrow(table.schema().as_arrow().empty_table())
+        assert isinstance(schema, pl.DataFrame)
+        empty = schema.select(names)
+        if with_file:
+            empty = empty.with_columns(pl.lit(None, pl.String).alias("_file"))
+        return empty.lazy()
+    if any(p is None for p in paths):
+        raise NotImplementedError("only local warehouses are supported")  # pragma: no cover
+    return pl.scan_parquet(
+        [p for p in paths if p is not None],
+        hive_partitioning=False,
+        missing_columns="insert",
+        include_file_paths="_file" if with_file else None,
+    ).select(names + (["_file"] if with_file else []))
+
+
+def data_files(table: Table, snapshot_id: int | None = None) -> list[DataFile]:
+    """The data files of ``table`` at ``snapshot_id`` (default: current; none when empty)."""
+    if snapshot_id is None and table.current_snapshot() is None:
+        return []
+    tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
+    if any(t.delete_files for t in tasks):  # rawgwh appends or rewrites: never delete files
+        raise WarehouseError(f"{table.name()} has delete files, which rawgwh does not write")
+    return [t.file for t in tasks]
+
+
+class StarZone:
+    """The star tables of a warehouse, created with their layout on first use."""
+
+    def __init__(self, warehouse: Warehouse, *, create: bool = True) -> None:
+        self.warehouse = warehouse
+        self.tables: dict[str, Table] = {}
+        for name in STAR_TABLES:
+            full = f"{STAR_NAMESPACE}.{name}"
+            if create and not warehouse.has_table(full):
+                self.tables[name] = self._create(full, name)
+            else:
+                self.tables[name] = warehouse.catalog.load_table(full)
+
+    def _create(self, full: str, name: str) -> Table:
+        from pyiceberg.transforms import IdentityTransform
+
+        self.warehouse.catalog.create_namespace_if_not_exists(STAR_NAMESPACE)
+        table = self.warehouse.catalog.create_table_if_not_exists(
+            full, schema=STAR_SCHEMAS[name], properties=_PROPERTIES
+        )
+        if table.metadata.spec().is_unpartitioned() and name in _PARTITIONS:
+            with table.update_spec() as spec:
+                for column in _PARTITIONS[name]:
+                    spec.add_identity(column)
+        if table.sort_order().is_unsorted:
+            with table.update_sort_order() as order:
+                for column in _sort_columns(name):
+                    order.asc(column, IdentityTransform())
+        return table
+
+    def refresh(self) -> None:
+        for table in self.tables.values():
+            table.refresh()
+
+    def marker(self) -> PublishedMarker | None:
+        properties = self.warehouse.catalog.load_namespace_properties(STAR_NAMESPACE)
+        return PublishedMarker.from_json(properties.get(PUBLISHED_PROPERTY))
+
+    def set_marker(self, marker: PublishedMarker) -> None:
+        self.warehouse.catalog.update_namespace_properties(
+            STAR_NAMESPACE, updates={PUBLISHED_PROPERTY: marker.to_json()}
+        )
+
+    def current_ids(self) -> dict[str, int]:
+        return {
+            name: snapshot.snapshot_id
+            for name, table in self.tables.items()
+            if (snapshot := table.current_snapshot()) is not None
+        }
+
+    def consistent(self) -> bool:
+        """True when every table is at the snapshot the last complete publish recorded."""
+        marker = self.marker()
+        current = self.current_ids()
+        if marker is None:
+            return not current  # nothing published yet, and nothing half-published
+        return current == marker.snapshots
+
+    def files(self, name: str, snapshot_id: int | None = None) -> list[DataFile]:
+        """The data files of ``name`` at ``snapshot_id`` (default: current)."""
+        return data_files(self.tables[name], snapshot_id)
+
+    def read(
+        self, names: Iterable[str], snapshots: Mapping[str, int] | None = None
+    ) -> dict[str, pl.DataFrame]:
+        """The rows of ``names`` (current, or at ``snapshots``), in one Polars collect."""
+        wanted = list(names)
+        at = snapshots or {}
+        plans = [read_files(self.tables[n], self.files(n, at.get(n))) for n in wanted]
+        return dict(zip(wanted, pl.collect_all(plans), strict=True))
+
+    def schemas(self) -> Mapping[str, pa.Schema]:
+        return {name: STAR_SCHEMAS[name] for name in self.tables}
