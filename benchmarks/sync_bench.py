@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--publish", action="store_true", help="also model and publish the star (whole flow)"
+    )
     args = parser.parse_args()
 
     runs = []
@@ -51,6 +54,7 @@ def main() -> None:
             )
     summary = {
         "games": args.games,
+        "publish": args.publish,
         "runs": runs,
         "median_seconds": statistics.median(r["seconds"] for r in runs),
         "median_games_per_s": statistics.median(r["games_per_s"] for r in runs),

@@ -12,12 +12,12 @@ import contextlib
 import gc
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from timeit import default_timer
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rawgwh.errors import RawgwhError
+from rawgwh.errors import BudgetExhausted, RawgwhError
 from rawgwh.raw.state import LastSync, RunState, SyncState
 from rawgwh.raw.writer import BatchWriter
 from rawgwh.settings import Settings
@@ -39,6 +39,9 @@ from rawgwh.source.windows import (
 )
 from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.raw_zone import RawZone
+
+if TYPE_CHECKING:
+    from rawgwh.warehouse.publish import PublishResult
 
 __all__ = ["SyncResult", "SyncProgress", "sync", "plan_windows"]
 
@@ -77,6 +80,7 @@ class SyncResult:
     seconds: float
     watermark: str | None
     raw_rows: int
+    published: PublishResult | None = None
 
 
 def sync(
@@ -86,12 +90,40 @@ def sync(
     full: bool = False,
     progress: SyncProgress | None = None,
     on_commit: Callable[[SyncProgress], None] | None = None,
+    publish: bool = True,
 ) -> SyncResult:
-    """Fetch what changed upstream into the raw zone. Resumes an unfinished run."""
+    """Fetch what changed upstream into the raw zone, then model and publish the star.
+
+    Resumes an unfinished run. When the request budget runs out, what was fetched is
+    committed and published before :class:`BudgetExhausted` is raised.
+    """
     progress = progress or SyncProgress()
     warehouse = Warehouse.open(settings, create=True)
     with warehouse.lock(), _few_collections():
-        return asyncio.run(_sync(settings, warehouse, dates, full, progress, on_commit))
+        try:
+            result = asyncio.run(_sync(settings, warehouse, dates, full, progress, on_commit))
+        except BudgetExhausted:
+            if publish:
+                run = RawZone(warehouse).state().run
+                _publish(warehouse, run.id if run else _new_sync_id(), progress)
+            raise
+        if publish:
+            result = replace(result, published=_publish(warehouse, result.sync_id, progress))
+        return result
+
+
+def _publish(warehouse: Warehouse, sync_id: str, progress: SyncProgress) -> PublishResult | None:
+    """Model and publish the games whose raw versions arrived since the last publish.
+
+    Nothing new means no new snapshots: readers keep seeing the same publish.
+    """
+    from rawgwh.warehouse.publish import changed_since_publish, publish_star
+
+    changed = changed_since_publish(warehouse)
+    if changed is not None and changed.len() == 0:
+        return None
+    progress.mode = "publishing"
+    return publish_star(warehouse, sync_id=sync_id, changed_ids=changed)
 
 
 @contextlib.contextmanager

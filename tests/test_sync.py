@@ -1,4 +1,4 @@
-"""Sync end to end: the real client over real HTTP to the simulator, into a real Iceberg raw zone."""
+"""Sync end to end: the real client over HTTP to the simulator, into a real Iceberg raw zone."""
 
 from __future__ import annotations
 
@@ -212,3 +212,29 @@ def test_incremental_pages_through_a_second_shared_by_many_games(
     want = expected(sim).filter(pl.col("updated") >= watermark)
     assert stored(settings).equals(want)
     assert raw_games(settings).height == want.height
+
+
+def test_sync_publishes_the_star_and_keeps_it_current(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    from rawgwh.query.warehouse import open_warehouse_engine
+
+    settings = make_settings(tmp_path / "wh", served)
+    first = sync(settings)
+    assert first.published is not None and first.published.mode == "full"
+    changed = sim.touch(n=15, seed=8)
+    second = sync(settings)
+    assert second.published is not None and second.published.mode == "incremental"
+    assert second.published.games_built == 15
+    third = sync(settings)
+    assert third.published is None  # nothing changed: no new snapshots
+    with open_warehouse_engine(settings) as engine:
+        facts = pl.from_arrow(
+            engine.query(
+                "SELECT game_id, strftime(updated, '%Y-%m-%dT%H:%M:%S') AS updated FROM fact_games"
+            )
+        )
+    assert isinstance(facts, pl.DataFrame)
+    want = expected(sim)
+    assert facts.sort("game_id").rename({"game_id": "id"}).equals(want)
+    assert set(changed) <= set(facts["game_id"])

@@ -61,6 +61,13 @@ def sync_summary(result: SyncResult) -> Table:
         ("time", f"{result.seconds:.1f} s ({rate:,.0f} games/s)"),
         ("raw versions", f"{result.raw_rows:,}"),
         ("watermark", result.watermark or "-"),
+        (
+            "star schema",
+            f"{result.published.games_total:,} games, {result.published.games_built:,} rebuilt "
+            f"({result.published.mode}, {result.published.seconds:.1f} s)"
+            if result.published
+            else "unchanged",
+        ),
         ("sync id", result.sync_id),
     ]
     for name, value in rows:

@@ -44,6 +44,12 @@ def sync_command(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", help="Requests in flight at once [8].")
     ] = None,
+    raw_only: Annotated[
+        bool,
+        typer.Option(
+            "--raw-only", help="Only fetch into the raw zone; model later with `rawgwh build`."
+        ),
+    ] = False,
     demo: Annotated[
         bool,
         typer.Option("--demo", help="Sync from a built-in RAWG simulator: no key, no network."),
@@ -83,7 +89,9 @@ def sync_command(
         if demo_url:
             settings = settings.with_(base_url=demo_url, api_key=None)
         with _live(progress, quiet):
-            result = sync(settings, dates=window, full=full, progress=progress)
+            result = sync(
+                settings, dates=window, full=full, progress=progress, publish=not raw_only
+            )
     if not quiet:
         _summary(result)
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from helpers import raw_games
+
 from rawgwh.cli import main
 from rawgwh.settings import Settings
 from rawgwh.source.simulator import Faults, Simulator
