@@ -49,9 +49,8 @@ def main() -> None:
                 raise SystemExit(f"sync failed with exit code {m.returncode}")
             rate = args.games / m.seconds
             runs.append({"seconds": m.seconds, "games_per_s": rate, "peak_rss_mb": m.peak_rss_mb})
-            print(
-                f"run {i + 1}: {m.seconds:.2f} s, {rate:,.0f} games/s, peak RSS {m.peak_rss_mb:,.0f} MB"
-            )
+            rss = m.peak_rss_mb
+            print(f"run {i + 1}: {m.seconds:.2f} s, {rate:,.0f} games/s, peak RSS {rss:,.0f} MB")
     summary = {
         "games": args.games,
         "publish": args.publish,
