@@ -69,7 +69,7 @@ class RawgClient:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            transport=transport,
+            transport=transport or _fast_transport(concurrency),
             headers={
                 "User-Agent": "rawgwh (+https://github.com/rawgwh)",
                 "Accept": "application/json",
@@ -117,11 +117,10 @@ class RawgClient:
             delay: float | None = None
             try:
                 response = await self._http.get(self.endpoint, params=query)
-            except httpx.TimeoutException:
-                problem = "timed out"
             except httpx.TransportError as e:
-                problem = f"could not connect ({type(e).__name__})"
-                if attempt >= min(self.max_retries, 3):
+                connecting = isinstance(e, httpx.ConnectError | httpx.ConnectTimeout)
+                problem = f"could not connect ({_reason(e)})" if connecting else "timed out"
+                if connecting and attempt >= min(self.max_retries, 3):
                     raise UnreachableError(
                         f"cannot reach {redact(self.base_url)}: {problem}; check --base-url "
                         "and your network, then run again"
@@ -162,6 +161,28 @@ class RawgClient:
         # Full jitter: spread retries so concurrent workers do not stampede together.
         ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
         return self._random.uniform(ceiling / 2, ceiling)
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return type(error).__name__
+
+
+def _fast_transport(concurrency: int) -> httpx.AsyncBaseTransport:
+    """httpx's API over aiohttp's connection handling: its C HTTP parser makes a request
+    about three times cheaper in CPU than httpx's default transport, and at ten thousand
+    games a second the client is the bottleneck."""
+    import aiohttp
+    from httpx_aiohttp import AiohttpTransport
+
+    def session() -> aiohttp.ClientSession:
+        # Created lazily, inside the running event loop, as aiohttp requires.
+        connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, trust_env=True)
+
+    return AiohttpTransport(client=session)
 
 
 def _decode(body: bytes, page: int, server_time: datetime | None) -> Page:
