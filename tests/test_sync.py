@@ -238,3 +238,43 @@ def test_sync_publishes_the_star_and_keeps_it_current(
     want = expected(sim)
     assert facts.sort("game_id").rename({"game_id": "id"}).equals(want)
     assert set(changed) <= set(facts["game_id"])
+
+
+def test_killed_sync_resumes_and_converges(tmp_path: Path) -> None:
+    """SIGKILL a real `rawgwh sync` process after its first raw commit, then run it again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sim = Simulator.synthetic(n_games=1_500, seed=21)
+    config = tmp_path / "rawgwh.toml"
+    config.write_text("batch_games = 200\nconcurrency = 1\n")
+    wh = tmp_path / "wh"
+    faults = Faults(rate=1.0, kinds={"slow"}, slow_seconds=0.02, seed=1)
+    with sim.serve(port=0, api_key=KEY, faults=faults) as url:
+        args = [sys.executable, "-m", "rawgwh", "sync", "-q", "-w", str(wh), "--base-url", url]
+        env = {"RAWG_API_KEY": KEY, "PATH": "/usr/bin:/bin", "RAWGWH_CONFIG": str(config)}
+        proc = subprocess.Popen(args, env=env)
+        settings = make_settings(wh, url)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            time.sleep(0.2)
+            try:
+                if raw_games(settings).height > 0:
+                    break
+            except Exception:  # the warehouse is still being created
+                continue
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        partial = raw_games(settings).height
+        assert 0 < partial < len(sim)
+        assert RawZone(Warehouse.open(settings)).state().run is not None
+        sim.stats.reset()
+        done = subprocess.run(args, env=env, timeout=120)
+        assert done.returncode == 0
+    assert stored(settings).equals(expected(sim))
+    assert raw_games(settings).height == len(sim)
+    # Only what was not committed is fetched again: about the unfetched share of the pages.
+    pages_left = (len(sim) - partial) / 40
+    assert sim.stats.requests <= pages_left + 12
