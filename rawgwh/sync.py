@@ -81,6 +81,7 @@ class SyncResult:
     watermark: str | None
     raw_rows: int
     published: PublishResult | None = None
+    publish_requested: bool = True
 
 
 def sync(
@@ -108,8 +109,8 @@ def sync(
                 _publish(warehouse, run.id if run else _new_sync_id(), progress)
             raise
         if publish:
-            result = replace(result, published=_publish(warehouse, result.sync_id, progress))
-        return result
+            return replace(result, published=_publish(warehouse, result.sync_id, progress))
+        return replace(result, publish_requested=False)
 
 
 def _publish(warehouse: Warehouse, sync_id: str, progress: SyncProgress) -> PublishResult | None:

@@ -31,18 +31,17 @@ def progress_panel(progress: SyncProgress) -> Any:
     grid.add_column()
     grid.add_row("sync", progress.mode or "planning")
     grid.add_row("windows", f"{extract.windows_done:,} done of {extract.windows_seen:,}")
-    grid.add_row(
-        "pages",
-        f"{extract.pages_fetched:,} of ~{max(extract.pages_expected, extract.pages_fetched):,}",
-    )
+    expected = max(extract.games_expected, extract.games_fetched)
+    grid.add_row("pages", f"{extract.pages_fetched:,} fetched")
     grid.add_row(
         "games",
-        f"{extract.games_fetched:,} fetched, {progress.games_written:,} committed ({rate:,.0f}/s)",
+        f"{extract.games_fetched:,} of ~{expected:,} fetched, "
+        f"{progress.games_written:,} committed ({rate:,.0f}/s)",
     )
     grid.add_row(
         "requests", f"{progress.requests:,} made, {left} left, {progress.retries:,} retried"
     )
-    grid.add_row("eta", _eta(extract.pages_fetched, extract.pages_expected, elapsed))
+    grid.add_row("eta", _eta(extract.games_fetched, expected, elapsed))
     return grid
 
 
@@ -66,7 +65,7 @@ def sync_summary(result: SyncResult) -> Table:
             f"{result.published.games_total:,} games, {result.published.games_built:,} rebuilt "
             f"({result.published.mode}, {result.published.seconds:.1f} s)"
             if result.published
-            else "unchanged",
+            else ("unchanged" if result.publish_requested else "not built (--raw-only)"),
         ),
         ("sync id", result.sync_id),
     ]

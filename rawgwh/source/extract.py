@@ -85,6 +85,9 @@ class ExtractStats:
     pages_fetched: int = 0
     pages_expected: int = 0
     games_fetched: int = 0
+    # From the counts of the planned windows (children of a split are inside them): an
+    # estimate for progress and ETA, not a promise.
+    games_expected: int = 0
 
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -115,16 +118,16 @@ class Extractor:
         async with asyncio.TaskGroup() as group:
             for window in windows:
                 self.stats.windows_seen += 1
-                group.create_task(self._window(window, partial.get(window.key), group))
+                group.create_task(self._window(window, partial.get(window.key), group, top=True))
 
     async def _window(
-        self, window: Window, partial: Partial | None, group: asyncio.TaskGroup
+        self, window: Window, partial: Partial | None, group: asyncio.TaskGroup, *, top: bool
     ) -> None:
         async with self._window_slots:
             if isinstance(window, DateWindow):
-                children = await self._offset_window(window, partial)
+                children = await self._offset_window(window, partial, top)
             elif isinstance(window, UpdatedWindow):
-                children = await self._keyset_window(window, partial)
+                children = await self._keyset_window(window, partial, top)
             else:
                 children = await self._undated_window(window, partial)
         if children:
@@ -132,7 +135,7 @@ class Extractor:
             self.stats.windows_done += 1  # replaced by its children
             for child in children:
                 self.stats.windows_seen += 1
-                group.create_task(self._window(child, None, group))
+                group.create_task(self._window(child, None, group, top=False))
         else:
             self.stats.windows_done += 1
 
@@ -142,13 +145,17 @@ class Extractor:
         self.stats.games_fetched += len(result.results)
         return result
 
-    async def _offset_window(self, window: DateWindow, partial: Partial | None) -> list[Window]:
+    async def _offset_window(
+        self, window: DateWindow, partial: Partial | None, top: bool
+    ) -> list[Window]:
         params = window.params()
         done = set(partial.pages_done) if partial else set()
         count = partial.count if partial else None
         if count is None:
             first = await self._get(params, 1)
             count = first.count
+            if top:
+                self.stats.games_expected += count
             if count > self.window_limit and window.splittable:
                 return list(window.split(count, self.window_limit))
             pages = max(1, math.ceil(count / self._page_size))
@@ -160,6 +167,7 @@ class Extractor:
         else:
             pages = max(1, math.ceil(count / self._page_size))
             self.stats.pages_expected += pages - len(done)
+            self.stats.games_expected += max(0, count - len(done) * self._page_size)
             last_full = True
         todo = [p for p in range(1, pages + 1) if p not in done]
 
@@ -181,12 +189,16 @@ class Extractor:
         await self.emit(WindowDone(window.key))
         return []
 
-    async def _keyset_window(self, window: UpdatedWindow, partial: Partial | None) -> list[Window]:
+    async def _keyset_window(
+        self, window: UpdatedWindow, partial: Partial | None, top: bool
+    ) -> list[Window]:
         cursor = partial.cursor if partial else None
         first_request = cursor is None
         cursor = cursor or window.start
         while True:
             page = await self._get(window.params(cursor), 1)
+            if first_request and (top or partial):
+                self.stats.games_expected += page.count
             if first_request and page.count > self.window_limit and window.splittable:
                 return list(window.split(page.count, self.window_limit))
             if first_request:
