@@ -28,7 +28,7 @@ def make_settings(warehouse: Path, base_url: str, **overrides: Any) -> Settings:
 
 
 def raw_games(settings: Settings) -> pl.DataFrame:
-    zone = RawZone(Warehouse.open(settings))
+    zone = RawZone(Warehouse.open(settings), create=False)
     frame = pl.from_arrow(zone.games.scan().to_arrow())
     assert isinstance(frame, pl.DataFrame)
     return frame

@@ -58,5 +58,7 @@ def warehouse_status(settings: Settings) -> WarehouseStatus:
                     snapshot_id=snapshot.snapshot_id if snapshot else None,
                 )
             )
-    state = RawZone(warehouse).state() if warehouse.has_table(RAW_GAMES) else SyncState()
+    state = (
+        RawZone(warehouse, create=False).state() if warehouse.has_table(RAW_GAMES) else SyncState()
+    )
     return WarehouseStatus(str(warehouse.root), sorted(tables, key=lambda t: t.name), state)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
+from rawgwh.errors import WarehouseError
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA, REJECTS_SCHEMA
 from rawgwh.raw.state import STATE_PROPERTY, SYNC_ID_PROPERTY, SyncState
 from rawgwh.warehouse.catalog import Warehouse
@@ -22,10 +23,14 @@ RAW_REJECTS = "raw.rejects"
 
 
 class RawZone:
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: Warehouse, *, create: bool = True) -> None:
+        """Open the raw zone; ``create=False`` for readers, which must never create tables
+        (a reader racing a first sync would otherwise create them twice)."""
         self.warehouse = warehouse
-        self.games: Table = warehouse.table(RAW_GAMES, RAW_GAMES_SCHEMA)
-        self.rejects: Table = warehouse.table(RAW_REJECTS, REJECTS_SCHEMA)
+        if not create and not warehouse.has_table(RAW_GAMES):
+            raise WarehouseError(f"no raw zone in {warehouse.root} yet: run `rawgwh sync` first")
+        self.games: Table = warehouse.table(RAW_GAMES, RAW_GAMES_SCHEMA if create else None)
+        self.rejects: Table = warehouse.table(RAW_REJECTS, REJECTS_SCHEMA if create else None)
 
     def state(self) -> SyncState:
         """The sync state committed with the current raw snapshot."""
