@@ -39,15 +39,16 @@ def query_command(
     debug: Debug = False,
 ) -> None:
     """Query the warehouse with DuckDB SQL (tables: fact_games, dim_*, bridge_*, raw_*)."""
-    import pyarrow as pa
     from rich.console import Console
 
     from rawgwh.errors import ConfigError
-    from rawgwh.query import EXAMPLES, render, run_shell
-    from rawgwh.query.output import FORMATS
+    from rawgwh.query.examples import EXAMPLES
+    from rawgwh.query.output import FORMATS, render
 
     console = Console()
     if list_examples:
+        import pyarrow as pa
+
         listing = pa.table(
             {
                 "name": list(EXAMPLES),
@@ -72,6 +73,8 @@ def query_command(
     settings = settings_from(config, warehouse=warehouse)
     with open_warehouse_engine(settings, as_of=as_of) as engine:
         if sql is None:
+            from rawgwh.query.shell import run_shell
+
             run_shell(engine, console)
             return
         render(engine.query(sql), output_format, output=output, console=console)

@@ -39,8 +39,9 @@ class QueryEngine:
     """Ad-hoc SQL over the warehouse: one view per table, nothing copied, nothing writable.
 
     ``tables`` maps each table's bare name to the Parquet data files making it up at one
-    snapshot; ``schemas`` gives the columns of tables with no files yet (others are read
-    from the files). DuckDB may read only those files and anything under ``allowed_roots``.
+    snapshot; ``schemas`` (Arrow) or ``columns`` (``(name, DuckDB type)`` pairs) give the
+    columns of tables with no files yet (others are read from the files). DuckDB may read
+    only those files and anything under ``allowed_roots``.
     """
 
     def __init__(
@@ -48,16 +49,25 @@ class QueryEngine:
         tables: Mapping[str, Sequence[str]],
         *,
         schemas: Mapping[str, pa.Schema] | None = None,
+        columns: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         allowed_roots: Sequence[str] = (),
     ) -> None:
         schemas = schemas or {}
+        columns = columns or {}
         self._con = duckdb.connect(":memory:")
         try:
+            # Data files are immutable (Iceberg writes new ones): keep their footers, so a
+            # query does not re-read every file's metadata to bind the views.
+            self._con.execute("SET parquet_metadata_cache = true")
             files: list[str] = []
             for name, locations in sorted(tables.items()):
                 paths = [_local(p) for p in locations]
                 files.extend(paths)
-                self._con.execute(self._view_sql(name, paths, schemas.get(name)))
+                if not paths and name in columns and name not in schemas:
+                    sql = self._empty_view_sql(name, columns[name])
+                else:
+                    sql = self._view_sql(name, paths, schemas.get(name))
+                self._con.execute(sql)
             lock_down(self._con, directories=[_local(r) for r in allowed_roots], paths=files)
         except duckdb.Error as e:
             # Creating a view reads the files' footers: a missing or corrupt file fails here.
@@ -81,11 +91,18 @@ class QueryEngine:
         if schema is None or not len(schema):
             raise QueryError(f"table {name} has no data files and no schema to describe it")
         types = self._con.from_arrow(schema.empty_table()).types
-        columns = ", ".join(
-            f"CAST(NULL AS {type_}) AS {quote_identifier(field)}"
-            for field, type_ in zip(schema.names, types, strict=True)
+        return self._empty_view_sql(
+            name, [(f, str(t)) for f, t in zip(schema.names, types, strict=True)]
         )
-        return view + f"SELECT {columns} WHERE false"
+
+    @staticmethod
+    def _empty_view_sql(name: str, columns: Sequence[tuple[str, str]]) -> str:
+        if not columns:
+            raise QueryError(f"table {name} has no data files and no schema to describe it")
+        select = ", ".join(
+            f"CAST(NULL AS {type_}) AS {quote_identifier(field)}" for field, type_ in columns
+        )
+        return f"CREATE VIEW {quote_identifier(name)} AS SELECT {select} WHERE false"
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -16,7 +16,6 @@ from typing import IO, Any, Literal, get_args
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -97,6 +96,8 @@ def write_json(result: pa.Table, out: IO[str]) -> None:
 
 def write_parquet(result: pa.Table, path: Path) -> None:
     """A Parquet file with the result's Arrow schema."""
+    import pyarrow.parquet as pq
+
     pq.write_table(result, path)
 
 

@@ -5,6 +5,10 @@ Now means the publish the ``rawgwh.published`` marker names (never a half-finish
 ``--as-of TIMESTAMP`` means the publish whose ``fact_games`` snapshot (committed last) was
 current then; ``--as-of SNAPSHOT_ID`` means the publish that snapshot belongs to. The raw
 zone (``raw_games``, ``raw_rejects``) is read as of the same moment.
+
+The latest publish is found without pyiceberg when possible (:mod:`rawgwh.query.fastpath`:
+importing pyiceberg's catalog costs about a second); time travel, and any warehouse that
+reader does not understand, go through pyiceberg.
 """
 
 from __future__ import annotations
@@ -15,25 +19,21 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rawgwh.errors import QueryError
+from rawgwh.query import fastpath
 from rawgwh.query.engine import QueryEngine
 from rawgwh.settings import Settings
-from rawgwh.warehouse.catalog import Warehouse
-from rawgwh.warehouse.star_zone import (
-    ANCHOR_TABLE,
-    STAR_NAMESPACE,
-    StarZone,
-    snapshot_for_sync,
-    sync_id_of,
-)
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
 
+    from rawgwh.warehouse.catalog import Warehouse
+
 __all__ = ["TableAt", "open_warehouse_engine", "parse_as_of", "select_snapshots"]
 
-RAW_NAMESPACE = "raw"
+RAW_NAMESPACE = fastpath.RAW_NAMESPACE
+STAR_NAMESPACE = fastpath.STAR_NAMESPACE
 # Snapshot ids are large random integers; a bare yyyymmdd date has only 8 digits.
 _SNAPSHOT_ID = re.compile(r"^\d{10,}$")
 
@@ -69,8 +69,23 @@ def parse_as_of(value: str) -> int | datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def open_warehouse_engine(settings: Settings, *, as_of: str | None = None) -> QueryEngine:
-    """A read-only engine over every star and raw table, at ``as_of`` or the latest publish."""
+def open_warehouse_engine(
+    settings: Settings, *, as_of: str | None = None, fast: bool = True
+) -> QueryEngine:
+    """A read-only engine over every star and raw table, at ``as_of`` or the latest publish.
+
+    ``fast=False`` always asks pyiceberg (the fast path must list the same files).
+    """
+    if as_of is None and fast:
+        root = settings.warehouse_path
+        try:
+            latest = fastpath.latest_tables(root)
+        except fastpath.Unsupported:
+            pass  # pyiceberg knows better, or gives the right error
+        else:
+            return QueryEngine(latest.files, columns=latest.columns, allowed_roots=[str(root)])
+    from rawgwh.warehouse.catalog import Warehouse
+
     warehouse = Warehouse.open(settings)
     selected = select_snapshots(warehouse, as_of)
     return QueryEngine(
@@ -96,6 +111,8 @@ def _tables(warehouse: Warehouse) -> dict[str, dict[str, Table]]:
 
 def select_snapshots(warehouse: Warehouse, as_of: str | None) -> dict[str, TableAt]:
     """The snapshot to read of every star and raw table (see the module docstring)."""
+    from rawgwh.warehouse.star_zone import ANCHOR_TABLE, StarZone, sync_id_of
+
     tables = _tables(warehouse)
     star, raw = tables[STAR_NAMESPACE], tables[RAW_NAMESPACE]
     if as_of is None:
@@ -149,6 +166,8 @@ def _star_snapshot(
     table: Table, sync_id: str | None, moment_ms: int, bound: int | None
 ) -> Snapshot | None:
     """The table's snapshot from publish ``sync_id``, else the one current at ``moment_ms``."""
+    from rawgwh.warehouse.star_zone import snapshot_for_sync
+
     if sync_id is not None:
         snapshot = snapshot_for_sync(table, sync_id, before_ms=bound)
         if snapshot is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import io
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -180,3 +182,25 @@ def test_no_sql_opens_the_shell(
     run = rawgwh(capsys, "query", "-w", str(built))
     assert run.code == 0, run.err
     assert "answer" in run.out and "42" in run.out
+
+
+def test_a_query_imports_neither_pyiceberg_nor_polars(built: Path) -> None:
+    # The cold path: pyiceberg's SQL catalog alone takes about a second to import.
+    script = (
+        "import sys\n"
+        "from rawgwh.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "heavy = {'pyiceberg', 'polars', 'sqlalchemy', 'httpx'} & set(sys.modules)\n"
+        "print('HEAVY', sorted(heavy))\n"
+    )
+    sql = "SELECT count(*) AS n FROM fact_games"
+    args = ["query", sql, "-f", "csv", "-w", str(built)]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["n", "10000"]
+    assert "HEAVY []" in done.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,16 +13,17 @@ from typing import Any
 import pytest
 from helpers import make_settings
 
-from rawgwh.errors import QueryError
-from rawgwh.query.warehouse import open_warehouse_engine, parse_as_of
+from rawgwh.errors import QueryError, WarehouseError
+from rawgwh.query import fastpath
+from rawgwh.query.warehouse import open_warehouse_engine, parse_as_of, select_snapshots
 from rawgwh.raw import parse_games, rejects_table
 from rawgwh.raw.state import SyncState
 from rawgwh.settings import Settings
 from rawgwh.warehouse import publish
 from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.publish import publish_star
-from rawgwh.warehouse.raw_zone import RawZone
-from rawgwh.warehouse.star_zone import StarZone
+from rawgwh.warehouse.raw_zone import RAW_GAMES, RawZone
+from rawgwh.warehouse.star_zone import StarZone, data_files, local_path
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,178 @@ def test_empty_star_tables_have_their_columns(tmp_path: Path) -> None:
     with open_warehouse_engine(settings) as engine:
         assert engine.query("SELECT count(*) FROM fact_games").column(0)[0].as_py() == 0
         assert "release_year" in engine.schema("fact_games").names
+
+
+# --- the fast path (no pyiceberg) against pyiceberg ------------------------------------
+
+
+def _pyiceberg_files(settings: Settings) -> dict[str, list[str]]:
+    wh = Warehouse.open(settings)
+    return {
+        name: [local_path(f) for f in at.files()] for name, at in select_snapshots(wh, None).items()
+    }
+
+
+def _describe(settings: Settings, *, fast: bool) -> dict[str, list[tuple[str, str]]]:
+    with open_warehouse_engine(settings, fast=fast) as engine:
+        return {
+            name: [(r["column_name"], r["column_type"]) for r in engine.describe(name).to_pylist()]
+            for name in engine.tables
+        }
+
+
+def test_fast_path_lists_the_files_pyiceberg_does(published: Published) -> None:
+    latest = fastpath.latest_tables(published.settings.warehouse_path)
+    assert latest.files == _pyiceberg_files(published.settings)
+    assert latest.columns == {"raw_rejects": latest.columns["raw_rejects"]}  # the only empty one
+    assert _describe(published.settings, fast=True) == _describe(published.settings, fast=False)
+
+
+def test_fast_path_agrees_on_every_snapshot(published: Published) -> None:
+    # Copy-on-write publishes leave DELETED manifest entries and existing files behind.
+    wh = Warehouse.open(published.settings)
+    star = StarZone(wh, create=False)
+    tables = {**star.tables, "raw_games": wh.table("raw.games")}
+    checked = 0
+    for table in tables.values():
+        metadata = json.loads(Path(local_path(table.metadata_location) or "").read_text())
+        for snapshot in table.snapshots():
+            expected = [f.file_path for f in data_files(table, snapshot.snapshot_id)]
+            assert fastpath.snapshot_files(metadata, snapshot.snapshot_id) == expected
+            checked += 1
+    assert checked > len(tables)
+
+
+def test_fast_path_follows_the_marker_past_a_half_finished_publish(
+    tmp_path: Path, sample_records: list[dict[str, Any]]
+) -> None:
+    settings = make_settings(tmp_path / "wh", "http://127.0.0.1:9")
+    wh = Warehouse.open(settings, create=True)
+    _commit(wh, sample_records[:100], "s1")
+    publish_star(wh, sync_id="s1")
+    star = StarZone(wh)
+    publish._commit(star.tables["dim_tag"], star.files("dim_tag"), [], "crashed")
+
+    latest = fastpath.latest_tables(settings.warehouse_path)
+    assert latest.files == _pyiceberg_files(settings)
+    assert latest.files["dim_tag"]
+
+
+def test_fast_path_empty_tables_have_pyiceberg_types(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "wh", "http://127.0.0.1:9")
+    wh = Warehouse.open(settings, create=True)
+    StarZone(wh)
+    RawZone(wh)
+    latest = fastpath.latest_tables(settings.warehouse_path)
+    assert not any(latest.files.values()) and set(latest.columns) == set(latest.files)
+    assert _describe(settings, fast=True) == _describe(settings, fast=False)
+
+
+def test_as_of_does_not_take_the_fast_path(
+    published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(root: Path) -> None:
+        raise AssertionError("time travel must use pyiceberg")
+
+    monkeypatch.setattr(fastpath, "latest_tables", fail)
+    assert _rating(published.settings, published.game, str(published.first["dim_tag"])) != 4.99
+
+
+def test_anything_unexpected_falls_back_to_pyiceberg(
+    published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(root: Path) -> None:
+        raise fastpath.Unsupported("say, an unknown codec")
+
+    monkeypatch.setattr(fastpath, "latest_tables", unsupported)
+    assert _rating(published.settings, published.game) == 4.99
+
+
+def test_no_warehouse_is_still_the_catalog_error(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "nothing", "http://127.0.0.1:9")
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        open_warehouse_engine(settings)
+
+
+def test_a_marker_naming_an_unknown_snapshot_falls_back(tmp_path: Path) -> None:
+    metadata = {"format-version": 2, "current-snapshot-id": 1, "snapshots": []}
+    with pytest.raises(fastpath.Unsupported):
+        fastpath.snapshot_files(metadata, 42)
+    assert fastpath.snapshot_files({"format-version": 2, "current-snapshot-id": -1}) == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["s3://bucket/wh/metadata/x.avro", "gs://b/x", "file://otherhost/x", "https://h/x"],
+)
+def test_remote_locations_are_unsupported(location: str) -> None:
+    with pytest.raises(fastpath.Unsupported):
+        fastpath.local_file(location)
+
+
+def test_avro_reader_rejects_what_it_cannot_read() -> None:
+    with pytest.raises(fastpath.Unsupported, match="not an Avro file"):
+        list(fastpath.read_avro(b"PAR1...."))
+    header = b"Obj\x01" + b"\x04" + _avro_str("avro.schema") + _avro_str('"long"')
+    header += _avro_str("avro.codec") + _avro_str("snappy") + b"\x00" + b"S" * 16
+    with pytest.raises(fastpath.Unsupported, match="codec snappy"):
+        list(fastpath.read_avro(header))
+
+
+def test_avro_reader_decodes_a_null_codec_file() -> None:
+    schema = json.dumps(
+        {
+            "type": "record",
+            "name": "r",
+            "fields": [
+                {"name": "a", "type": ["null", "long"]},
+                {"name": "s", "type": {"type": "array", "items": "string"}},
+                {"name": "m", "type": {"type": "map", "values": "double"}},
+                {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["X", "Y"]}},
+                {"name": "f", "type": {"type": "fixed", "name": "F", "size": 2}},
+                {"name": "again", "type": ["null", "E"]},
+            ],
+        }
+    )
+    sync = b"0123456789abcdef"
+    record = b"\x02" + _avro_long(-3) + b"\x02" + _avro_str("hi") + b"\x00"
+    record += b"\x02" + _avro_str("k") + struct.pack("<d", 0.5)
+    record += b"\x00" + _avro_long(1) + b"ab" + b"\x00"
+    data = b"Obj\x01" + _avro_long(1) + _avro_str("avro.schema") + _avro_str(schema) + b"\x00"
+    data += sync + _avro_long(1) + _avro_long(len(record)) + record + sync
+    assert list(fastpath.read_avro(data)) == [
+        {"a": -3, "s": ["hi"], "m": {"k": 0.5}, "e": "Y", "f": b"ab", "again": None}
+    ]
+
+
+def _avro_long(n: int) -> bytes:
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while z >= 0x80:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+def _avro_str(s: str) -> bytes:
+    b = s.encode()
+    return _avro_long(len(b)) + b
+
+
+def test_fast_path_constants_match_the_writers() -> None:
+    from rawgwh.warehouse import catalog, star_zone
+
+    assert fastpath.CATALOG_FILE == catalog.CATALOG_FILE
+    assert fastpath.STAR_NAMESPACE == star_zone.STAR_NAMESPACE
+    assert fastpath.PUBLISHED_PROPERTY == star_zone.PUBLISHED_PROPERTY
+    assert f"{fastpath.RAW_NAMESPACE}.games" == RAW_GAMES
+
+
+def test_sql_types() -> None:
+    assert fastpath.sql_type("decimal(9, 2)") == "DECIMAL(9,2)"
+    assert fastpath.sql_type({"type": "map", "key": "string", "value": "long"}) == (
+        "MAP(VARCHAR, BIGINT)"
+    )
+    with pytest.raises(fastpath.Unsupported):
+        fastpath.sql_type("variant")
