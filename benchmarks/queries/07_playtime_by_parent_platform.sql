@@ -1,8 +1,9 @@
 -- Average and percentile playtime (hours) of the games on each platform family.
+-- Bridge rows are unique per (game, family), so each row is one game.
 SELECT
     pp.name AS parent_platform,
-    count(DISTINCT g.game_id) AS games,
-    count(DISTINCT g.game_id) FILTER (WHERE g.playtime > 0) AS games_with_playtime,
+    count(*) AS games,
+    count(*) FILTER (WHERE g.playtime > 0) AS games_with_playtime,
     round(avg(g.playtime) FILTER (WHERE g.playtime > 0), 2) AS avg_hours,
     quantile_disc(g.playtime, 0.5) FILTER (WHERE g.playtime > 0) AS median_hours,
     quantile_disc(g.playtime, 0.9) FILTER (WHERE g.playtime > 0) AS p90_hours,

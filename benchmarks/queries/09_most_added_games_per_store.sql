@@ -1,6 +1,10 @@
 -- The five games most added to RAWG libraries in each store's catalogue.
-WITH game_store AS (
-    SELECT DISTINCT game_id, store_key FROM bridge_game_store
+WITH top_per_store AS (
+    SELECT b.store_key, unnest(max_by(g.game_id, (g.added, -g.game_id), 5)) AS game_id
+    FROM bridge_game_store AS b
+    JOIN fact_games AS g ON g.game_id = b.game_id
+    WHERE g.added IS NOT NULL
+    GROUP BY b.store_key
 )
 SELECT
     s.name AS store,
@@ -10,9 +14,7 @@ SELECT
     g.added,
     g.added_beaten,
     g.rating
-FROM game_store AS gs
-JOIN dim_store AS s ON s.store_key = gs.store_key
-JOIN fact_games AS g ON g.game_id = gs.game_id
-WHERE g.added IS NOT NULL
-QUALIFY rank <= 5
+FROM top_per_store AS t
+JOIN dim_store AS s ON s.store_key = t.store_key
+JOIN fact_games AS g ON g.game_id = t.game_id
 ORDER BY store, rank;

@@ -2,7 +2,7 @@
 SELECT
     r.rating_id,
     min(r.title) AS title,
-    count(DISTINCT r.game_id) AS games,
+    count(*) AS games,  -- one row per (game, rating): a validated invariant
     sum(r."count")::BIGINT AS votes,
     round(100.0 * sum(r."count") / sum(sum(r."count")) OVER (), 2) AS pct_of_votes,
     round(avg(r.percent), 2) AS avg_percent_per_game,
