@@ -1,8 +1,8 @@
 # Recipes mirror the README: `just demo` is its Quickstart, `just test` its Tests.
 
-# Install and run a demo sync on the embedded warehouse (no key, no server).
+# Install and run a demo sync on the embedded warehouse (no key, no server), then a query.
 demo:
-    pip install uv && uv run rawgwh sync --demo --warehouse ./warehouse-demo && uv run rawgwh status --warehouse ./warehouse-demo
+    pip install uv && uv run rawgwh sync --demo --warehouse ./warehouse-demo && uv run rawgwh query --warehouse ./warehouse-demo --example top-genres
 
 # Install and run the whole test suite.
 test:
@@ -14,6 +14,14 @@ lint:
     uv run ruff format --check rawgwh tests benchmarks
     uv run mypy
 
-# Sync benchmark against the simulator on loopback.
+# Sync throughput and peak memory against the simulator on loopback (raw zone only).
 bench-sync *ARGS:
     uv run python -m benchmarks.sync_bench {{ARGS}}
+
+# Build and publish the star from a synthetic raw zone: full and 1% incremental.
+bench-model *ARGS:
+    uv run python -m benchmarks.model_bench {{ARGS}}
+
+# The ten analytical queries, warm and cold, over a 1M-game warehouse.
+bench-query *ARGS:
+    uv run python -m benchmarks.query_bench {{ARGS}}
