@@ -1,7 +1,12 @@
-"""Raw game versions in, star schema out: one lazy Polars plan, no I/O.
+"""Raw game versions in, star schema out: pure Polars, no I/O.
 
 Facts and bridges come from the latest version of each game; dimension members and
 ``dim_date``'s range come from every version given, so a member stays once seen.
+
+The input is read once (a lazy input is collected, projected to :data:`INPUT_COLUMNS`)
+and each list column is exploded once, feeding both its dimension and its bridge. Nested
+columns are never filtered, sorted or gathered: Polars copies their strings to do so,
+which costs more than everything else together at a million games.
 """
 
 from __future__ import annotations
@@ -141,53 +146,150 @@ def _member(source: _ListSource, element: pl.Expr = _ELEMENT) -> pl.Expr:
     return member
 
 
-def _occurrences(frame: pl.LazyFrame, source: _ListSource, *columns: pl.Expr) -> pl.LazyFrame:
-    """One row per (game version, list entry) with a non-null member id, plus ``columns``."""
-    natural = source.dim.natural
+def _input(games: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The input columns, read once: every table is built from this one frame."""
+    if isinstance(games, pl.LazyFrame):
+        return games.select(INPUT_COLUMNS).collect()
+    return games.select(INPUT_COLUMNS)
+
+
+def _latest_rows(frame: pl.DataFrame) -> pl.Series:
+    """Row numbers of each game's latest version (as :func:`_flag_latest`), by game id."""
+    ids = frame.get_column("id")
+    if ids.n_unique() == ids.len():  # one version per game, as in most full builds
+        return ids.arg_sort()
+    order = ["id", "updated", "_fetched_at", "_row"]
     return (
-        frame.select("id", "updated", pl.col(source.column).alias("_element"))
+        frame.lazy()
+        .select("id", "updated", "_fetched_at")
+        .with_row_index("_row")
+        .sort(order, descending=[False, True, True, False])
+        .filter(pl.col("id").is_first_distinct())
+        .collect()
+        .get_column("_row")
+    )
+
+
+def _newest(occurrences: pl.LazyFrame, natural: str) -> pl.Series:
+    """True on the occurrences of a member from the versions updated last.
+
+    Only those can win in :func:`merge_dimension` (any other loses to them there too), so
+    attributes are taken from these rows alone. The newest ``updated`` per member comes from
+    a small aggregate looked up by natural id, cheaper than a window over every occurrence.
+    """
+    newest = (
+        occurrences.group_by(natural).agg(pl.col("updated").max()).drop_nulls(natural).collect()
+    )
+    member_newest = pl.col(natural).replace_strict(
+        newest.get_column(natural), newest.get_column("updated"), default=None
+    )
+    mask = occurrences.select((pl.col("updated") == member_newest).fill_null(False))
+    return mask.collect().to_series()
+
+
+def _explode(frame: pl.DataFrame, source: _ListSource) -> pl.DataFrame:
+    """One row per (game version, list entry): ``_rank``, ``updated``, the entry and its id.
+
+    Exploding reuses the list's values without copying them; nothing here filters the
+    entries (which would copy their strings) before they are narrowed down.
+    """
+    return (
+        frame.lazy()
+        .select("_rank", "updated", pl.col(source.column).alias("_element"))
         .explode("_element", keep_nulls=False, empty_as_null=False)
-        .select(_member(source).struct.field("id").alias(natural), *columns)
-        .filter(pl.col(natural).is_not_null())
+        .with_columns(_member(source).struct.field("id").alias(source.dim.natural))
+        .collect()
     )
 
 
-def _candidates(versions: pl.LazyFrame, source: _ListSource) -> pl.LazyFrame:
-    """Dimension members as every version carries them, for :func:`merge_dimension`."""
-    member = _member(source)
-    attributes = [member.struct.field(a).alias(a) for a in source.dim.attributes]
-    return _occurrences(versions, source, *attributes, pl.col("updated").alias("source_updated"))
-
-
-def _esrb_candidates(versions: pl.LazyFrame) -> pl.LazyFrame:
-    esrb, rating = _DIMS["dim_esrb_rating"], pl.col("esrb_rating")
-    return versions.select(
-        rating.struct.field("id").alias(esrb.natural),
-        *[rating.struct.field(a).alias(a) for a in esrb.attributes],
+def _candidates(occurrences: pl.DataFrame, source: _ListSource) -> pl.LazyFrame:
+    """Dimension members as the newest versions carry them, for :func:`merge_dimension`."""
+    natural, member = source.dim.natural, _member(source)
+    newest = _newest(occurrences.lazy(), natural)
+    # Filtering the attributes, not the entries, copies just the strings kept.
+    attributes = occurrences.select(
+        natural,
+        *[member.struct.field(a).alias(a) for a in source.dim.attributes],
         pl.col("updated").alias("source_updated"),
-    ).filter(pl.col(esrb.natural).is_not_null())
-
-
-def _bridge(latest: pl.LazyFrame, dim_table: pl.LazyFrame, source: _ListSource) -> pl.LazyFrame:
-    """Bridge rows: one per (game, member), extras at their minimum."""
-    dim = source.dim
-    order = ["game_id", dim.key, *source.extras]
-    extras = [expr.alias(name) for name, expr in source.extras.items()]
-    # After sorting, duplicates are adjacent and the first of a run holds the smallest
-    # extras; comparing with the previous row is much cheaper than a group_by.
-    first_of_run = (
-        (pl.col("game_id") != pl.col("game_id").shift())
-        | (pl.col(dim.key) != pl.col(dim.key).shift())
-    ).fill_null(True)
-    # A narrow explode of its own: sharing the dimension's wide one would make Polars cache
-    # every member's strings for all versions.
-    return (
-        _occurrences(latest, source, pl.col("id").alias("game_id"), *extras)
-        .join(dim_table.select(dim.natural, dim.key), on=dim.natural, how="inner")
-        .select(order)
-        .sort(order, nulls_last=True)
-        .filter(first_of_run)
     )
+    return attributes.filter(newest).lazy()
+
+
+def _esrb_candidates(frame: pl.DataFrame) -> pl.LazyFrame:
+    esrb, rating = _DIMS["dim_esrb_rating"], pl.col("esrb_rating")
+    attributes = (
+        frame.lazy()
+        .select(
+            rating.struct.field("id").alias(esrb.natural),
+            *[rating.struct.field(a).alias(a) for a in esrb.attributes],
+            "updated",
+        )
+        .collect()
+    )
+    newest = _newest(attributes.lazy(), esrb.natural)
+    return attributes.filter(newest).lazy().rename({"updated": "source_updated"})
+
+
+def _lookup(natural: pl.Expr, dim_table: pl.DataFrame, dim: Dimension) -> pl.Expr:
+    """The surrogate key of ``natural`` (null for null) in a complete dimension.
+
+    A hash lookup, cheaper than a join; an id missing from the dimension raises.
+    """
+    return natural.replace_strict(
+        dim_table.get_column(dim.natural), dim_table.get_column(dim.key), return_dtype=pl.Int64
+    )
+
+
+#: Bridge rows are sorted on ``_rank * span + key`` when that fits in an int64.
+_CODE_LIMIT = 2**62
+
+
+def _bridge(
+    occurrences: pl.DataFrame, dim_table: pl.DataFrame, source: _ListSource, ids: pl.Series
+) -> pl.DataFrame:
+    """Bridge rows: one per (game, member), extras at their minimum (nulls last).
+
+    ``ids`` are the latest games' ids in order, ``_rank`` a latest version's index in it,
+    so ordering by (``_rank``, key) orders by (game id, key). One int64 code sorts several
+    times faster than two columns.
+    """
+    dim = source.dim
+    extras = list(source.extras)
+    pairs = (
+        occurrences.lazy()
+        .filter((pl.col("_rank") >= 0) & pl.col(dim.natural).is_not_null())
+        .select(
+            "_rank",
+            _lookup(pl.col(dim.natural), dim_table, dim).alias(dim.key),
+            *[expr.alias(name) for name, expr in source.extras.items()],
+        )
+    )
+    span = int(dim_table.get_column(dim.key).max() or 0) + 1  # type: ignore[arg-type]
+    if ids.len() * span < _CODE_LIMIT:
+        code = pl.col("_rank") * span + pl.col(dim.key)
+        rows = pairs.select(code.alias("_code"), *extras).sort("_code").collect()
+        codes = rows.get_column("_code")
+        repeated = codes == codes.shift()  # sorted: duplicates are adjacent
+        if repeated.any():  # rare: a member listed twice in a game
+            if extras:
+                minimum = [pl.col(e).min() for e in extras]
+                rows = rows.group_by("_code", maintain_order=True).agg(minimum)
+            else:
+                rows = rows.filter(~repeated.fill_null(False))
+            codes = rows.get_column("_code")
+        return rows.select(
+            ids.gather(codes // span).alias("game_id"),
+            (codes % span).alias(dim.key),
+            *extras,
+        )
+    # Too many games or keys for a code: sort on the columns (nulls last, so the first
+    # of each run of duplicates holds the smallest extras).
+    order = ["_rank", dim.key, *extras]
+    first_of_run = (
+        (pl.col("_rank") != pl.col("_rank").shift()) | (pl.col(dim.key) != pl.col(dim.key).shift())
+    ).fill_null(True)
+    rows = pairs.sort(order, nulls_last=True).filter(first_of_run).collect()
+    return rows.select(ids.gather(rows.get_column("_rank")).alias("game_id"), dim.key, *extras)
 
 
 def _conform(previous: Mapping[str, pl.DataFrame] | None) -> dict[str, pl.DataFrame]:
@@ -209,42 +311,56 @@ def build_star(
     of the changed games (at least their new versions and their latest) with the previous
     star; :func:`merge_star` then gives the same rows as a full build, up to the surrogate
     key numbers of members first seen in that build (keys follow arrival, not natural id).
+
+    The input's list columns are only ever exploded (never filtered, sorted or gathered,
+    which copies their nested strings): every version's entries feed the dimensions, and
+    those of the latest versions, told apart by ``_rank``, the bridges.
     """
     prev = _conform(previous)
-    versions = _flag_latest(games.lazy().select(INPUT_COLUMNS))
-    latest = versions.filter("_latest")
-    plans: dict[str, pl.LazyFrame] = {}
+    frame = _input(games)
+    latest = _latest_rows(frame)
+    ids = frame.get_column("id").gather(latest).alias("game_id")
+    # Index of a row's game in ``ids`` if the row is the game's latest version, else -1.
+    rank = pl.repeat(-1, frame.height, dtype=pl.Int64, eager=True).alias("_rank")
+    if latest.len():
+        rank = rank.scatter(latest, pl.int_range(0, latest.len(), dtype=pl.Int64, eager=True))
+    frame = frame.with_columns(rank)
+
+    tables: dict[str, pl.DataFrame] = {}
     for source in _SOURCES:
         dim = source.dim
-        plans[dim.table] = merge_dimension(_candidates(versions, source), prev.get(dim.table), dim)
-        plans[source.bridge] = _bridge(latest, plans[dim.table], source)
+        occurrences = _explode(frame, source)
+        candidates = _candidates(occurrences, source)
+        tables[dim.table] = merge_dimension(candidates, prev.get(dim.table), dim).collect()
+        tables[source.bridge] = _bridge(occurrences, tables[dim.table], source, ids)
+        del occurrences
 
     esrb = _DIMS["dim_esrb_rating"]
-    plans[esrb.table] = merge_dimension(_esrb_candidates(versions), prev.get(esrb.table), esrb)
-    plans["dim_date"] = date_dimension(versions.select("released"), prev.get("dim_date"))
-    plans["fact_games"] = _fact_games(latest, plans)
-    plans["fact_game_ratings"] = _ratings(latest)
-    game_ids = latest.select(pl.col("id").alias("game_id")).sort("game_id")
-
-    names = [n for n in STAR_TABLES if n in plans]
-    frames = pl.collect_all([plans[n] for n in names] + [game_ids])
-    tables = {n: f.select(_POLARS_SCHEMAS[n].names()) for n, f in zip(names, frames, strict=False)}
-    return StarBuild(tables=tables, game_ids=frames[-1].get_column("game_id"))
+    esrb_plan = merge_dimension(_esrb_candidates(frame), prev.get(esrb.table), esrb)
+    date_plan = date_dimension(frame.lazy().select("released"), prev.get("dim_date"))
+    tables[esrb.table], tables["dim_date"] = pl.collect_all([esrb_plan, date_plan])
+    tables["fact_games"] = _fact_games(frame, latest, tables[esrb.table])
+    tables["fact_game_ratings"] = _ratings(frame, ids)
+    out = {n: tables[n].select(_POLARS_SCHEMAS[n].names()) for n in STAR_TABLES}
+    return StarBuild(tables=out, game_ids=ids)
 
 
-def _ratings(latest: pl.LazyFrame) -> pl.LazyFrame:
+def _ratings(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     rows = (
-        latest.select(pl.col("id").alias("game_id"), pl.col("ratings").alias("_element"))
+        frame.lazy()
+        .select("_rank", pl.col("ratings").alias("_element"))
         .explode("_element", keep_nulls=False, empty_as_null=False)
         .select(
-            "game_id",
+            "_rank",
             _ELEMENT.struct.field("id").alias("rating_id"),
             *[_ELEMENT.struct.field(f) for f in ("title", "count", "percent")],
         )
-        .filter(pl.col("rating_id").is_not_null())
-        .unique(subset=["game_id", "rating_id"], keep="first", maintain_order=True)
+        .filter((pl.col("_rank") >= 0) & pl.col("rating_id").is_not_null())
+        .unique(subset=["_rank", "rating_id"], keep="first", maintain_order=True)
+        .sort("_rank", "rating_id")
+        .collect()
     )
-    return _sorted("fact_game_ratings", rows)
+    return rows.with_columns(ids.gather(rows.get_column("_rank")).alias("game_id"))
 
 
 def _member_count(source: _ListSource) -> pl.Expr:
@@ -255,25 +371,40 @@ def _member_count(source: _ListSource) -> pl.Expr:
     return ids.fill_null(0).cast(pl.Int32).alias(name)
 
 
-def _fact_games(latest: pl.LazyFrame, plans: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame) -> pl.DataFrame:
+    """One row per game from its latest version, in (release year, game id) order.
+
+    The order comes from one narrow column (``latest`` is in game id order, and a stable
+    sort keeps it within a year); every fact column is then gathered once. List columns
+    are only counted in place, never moved.
+    """
     esrb = _DIMS["dim_esrb_rating"]
     status = pl.col("added_by_status")
     released = pl.col("released")
-    fact = latest.select(
-        pl.col("id").alias("game_id"),
-        *_FACT_PASSTHROUGH,
-        *[status.struct.field(s).alias(f"added_{s}") for s in ADDED_STATUSES],
-        *_FACT_TAIL,
-        date_key(released).alias("released_date_key"),
-        released.dt.year().cast(pl.Int32).alias("release_year"),
-        pl.col("esrb_rating").struct.field("id").alias("_esrb_id"),
-        *[_member_count(source) for source in _SOURCES],
-    ).join(
-        plans[esrb.table].select(pl.col(esrb.natural).alias("_esrb_id"), esrb.key),
-        on="_esrb_id",
-        how="left",
+    year = released.dt.year().cast(pl.Int32)
+    order = (
+        frame.lazy()
+        .select(year.alias("release_year"), pl.int_range(pl.len()).alias("_row"))
+        .select(pl.all().gather(latest))
+        .sort("release_year", nulls_last=True, maintain_order=True)
+        .collect()
+        .get_column("_row")
     )
-    return _sorted("fact_games", fact.select(_POLARS_SCHEMAS["fact_games"].names()))
+    return (
+        frame.lazy()
+        .select(
+            pl.col("id").alias("game_id"),
+            *_FACT_PASSTHROUGH,
+            *[status.struct.field(s).alias(f"added_{s}") for s in ADDED_STATUSES],
+            *_FACT_TAIL,
+            date_key(released).alias("released_date_key"),
+            _lookup(pl.col("esrb_rating").struct.field("id"), esrb_table, esrb).alias(esrb.key),
+            year.alias("release_year"),
+            *[_member_count(source) for source in _SOURCES],
+        )
+        .select(pl.all().gather(order))
+        .collect()
+    )
 
 
 def merge_star(previous: Mapping[str, pl.DataFrame], build: StarBuild) -> dict[str, pl.DataFrame]:
