@@ -1,16 +1,18 @@
 """Publish the star: raw zone -> model -> DuckDB checks -> one snapshot per star table.
 
 A full publish rebuilds every table from all of ``raw.games``; an incremental one rebuilds
-the rows of the changed games only and replaces them copy-on-write: the data files holding
-any of those games are rewritten without them, together with the new rows. Dimensions are
-small and always replaced whole. Either way the previous dimensions are read first, so
-surrogate keys never change.
+the rows of the changed games only and replaces them copy-on-write: the data files that may
+hold any of those games (by their ``game_id`` bounds) are read, and those that do are
+rewritten without them, together with the new rows. Dimensions are small and always
+replaced whole. Either way the previous dimensions are read first, so surrogate keys never
+change.
 
-Nothing is committed until the whole resulting star has passed the checks; then tables are
-committed dimensions first and ``fact_games`` last, and the ``rawgwh.published`` marker
-records the set. Iceberg over SQLite has no multi-table transaction: a crash between
-commits leaves the marker on the previous publish, and the next publish notices and
-rebuilds in full.
+Nothing is committed until the result has passed the checks: a full publish checks the
+whole star; an incremental one the new rows with the complete dimensions, plus the totals
+on id sets (see :mod:`rawgwh.warehouse.validate`). Then tables are committed dimensions
+first and ``fact_games`` last, and the ``rawgwh.published`` marker records the set. Iceberg
+over SQLite has no multi-table transaction: a crash between commits leaves the marker on
+the previous publish, and the next publish notices and rebuilds in full.
 
 Games removed upstream show up only as "not seen" by a full backfill. ``deleted_ids``
 removes such games' fact and bridge rows; the policy that finds them, and keeps them out
@@ -19,8 +21,11 @@ of later full rebuilds (the raw zone keeps their versions), belongs to the calle
 
 from __future__ import annotations
 
+import bisect
+import os
+import struct
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from timeit import default_timer
@@ -28,9 +33,17 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rawgwh.errors import WarehouseError
-from rawgwh.model import DIMENSIONS, GAME_TABLES, STAR_TABLES, build_star, star_to_arrow
+from rawgwh.model import (
+    DIMENSIONS,
+    GAME_TABLES,
+    STAR_SCHEMAS,
+    STAR_TABLES,
+    build_star,
+    star_to_arrow,
+)
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA
 from rawgwh.raw.state import SYNC_ID_PROPERTY
 from rawgwh.warehouse.catalog import Warehouse
@@ -42,12 +55,14 @@ from rawgwh.warehouse.star_zone import (
     PublishedMarker,
     StarZone,
     data_files,
-    local_path,
+    read_arrow,
     read_files,
 )
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
+    from pyiceberg.partitioning import PartitionKey, PartitionSpec
+    from pyiceberg.schema import Schema
     from pyiceberg.table import Table
 
     from rawgwh.warehouse.validate import CheckResult
@@ -61,19 +76,29 @@ __all__ = [
     "validate_star",
 ]
 
-#: Checks the complete star before it is published: ``(tables, expected_games)``; raises
-#: :class:`~rawgwh.errors.ValidationFailed` naming the failed check.
-Validator = Callable[[Mapping[str, pa.Table], int], None]
+#: Checks a star before it is published: ``(tables, expected_games)``; raises
+#: :class:`~rawgwh.errors.ValidationFailed` naming the failed check. A full publish passes
+#: the complete star and its expected fact row count; an incremental one passes the new
+#: fact and bridge rows with the complete dimensions and ``None`` (it checks the totals
+#: itself, on id sets).
+Validator = Callable[[Mapping[str, pa.Table], int | None], None]
 
-# Compaction: a table with more files than this, averaging under COMPACT_BELOW bytes on
-# disk, is rewritten whole. Copy-on-write replaces the files it touches, so small files
-# pile up only from games that are new in small incremental publishes.
+# Compaction: a table with more files than this beyond its partitions' base-and-delta pairs,
+# averaging under COMPACT_BELOW bytes on disk, is rewritten whole. The delta layout keeps
+# about two files per partition, so this is a backstop: counting files per table would fire
+# on every publish of a catalogue spread over decades (one partition per release year).
 COMPACT_FILES = 32
 COMPACT_BELOW = TARGET_FILE_SIZE // 32
+# Incremental layout (see _replace_games): a file is a small "delta" below this share of its
+# partition's rows (or DELTA_MIN_ROWS); small files are merged, sorted, on every publish.
+DELTA_SHARE = 8
+DELTA_MIN_ROWS = 65_536
 _DIM_TABLES = frozenset(d.table for d in DIMENSIONS) | {"dim_date"}
 # Commit order: fact_games (the anchor readers resolve time travel with) comes last.
 _COMMIT_ORDER = tuple(n for n in STAR_TABLES if n != ANCHOR_TABLE) + (ANCHOR_TABLE,)
 _SORT = {"fact_games": ["release_year", "game_id"]}
+# Tables are read, merged and written in parallel: Arrow and Parquet work frees the GIL.
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +117,12 @@ class PublishResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class _Plan:
-    """One table's change: files to drop, rows to write, and the table's complete rows."""
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """One table's change, written: the data files it drops and the ones it adds."""
 
     delete: list[DataFile]
-    write: pl.DataFrame
-    complete: pl.DataFrame
+    add: list[DataFile]
     whole: bool
 
 
@@ -122,44 +146,71 @@ def publish_star(
         raise WarehouseError("the raw zone is empty: run `rawgwh sync` first")
     raw_table = warehouse.table(RAW_GAMES, RAW_GAMES_SCHEMA)
     star = StarZone(warehouse)
-    full = changed_ids is None or star.marker() is None or not star.consistent()
+    marker = star.marker()
+    full = changed_ids is None or marker is None or not star.consistent()
     deleted = _ids(deleted_ids)
-    changed = None if full else _ids(changed_ids)
+    check = validator or validate_star
 
     raw_snapshot = raw_table.current_snapshot()
     raw_files = data_files(raw_table)
     raw_ids = read_files(raw_table, raw_files, columns=["id"]).unique().collect()
     gone = raw_ids.get_column("id").is_in(deleted.implode())
     expected, games_deleted = raw_ids.height - int(gone.sum()), int(gone.sum())
-    previous = star.read(_DIM_TABLES | ({ANCHOR_TABLE} if changed is not None else set()))
-    if changed is None:
-        raw = read_files(raw_table, raw_files)
+    previous = star.read(_DIM_TABLES)
+    if full or marker is None:
+        raw = read_files(raw_table, raw_files).filter(~pl.col("id").is_in(deleted.implode()))
+        clock("read")
+        build = build_star(raw, previous=previous)
+        games_built = build.game_ids.len()
+        clock("build")
+        tables = star_to_arrow(build.tables)
+        del build, raw
+        check(tables, expected)
+        clock("validate")
+        games_total = tables[ANCHOR_TABLE].num_rows
+        current = {name: star.files(name) for name in tables}
+        jobs = {name: _replace_whole(star, name, current[name], t) for name, t in tables.items()}
+        written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
+        clock("write")
     else:
-        raw = _changed_versions(raw_table, raw_files, star, changed, previous[ANCHOR_TABLE])
-    raw = raw.filter(~pl.col("id").is_in(deleted.implode()))
-    clock("read")
-    build = build_star(raw, previous=previous)
-    clock("build")
+        changed = _ids(changed_ids)
+        current = {name: star.files(name) for name in STAR_TABLES}
+        fact_parts = read_arrow(ANCHOR_TABLE, current[ANCHOR_TABLE], _FACT_KEYS)
+        fact_keys = _concat(ANCHOR_TABLE, fact_parts, _FACT_KEYS)
+        keys = pl.DataFrame(fact_keys)
+        raw = _changed_versions(raw_table, raw_files, marker, changed, keys)
+        raw = raw.filter(~pl.col("id").is_in(deleted.implode()))
+        clock("read")
+        build = build_star(raw, previous=previous)
+        games_built = build.game_ids.len()
+        clock("build")
+        new = star_to_arrow(build.tables)
+        touched = pl.concat([build.game_ids, deleted, changed]).unique().sort()
+        del build, raw
+        touched_ids = touched.to_arrow()
+        old_ids = fact_keys.column("game_id")
+        kept_ids = old_ids.filter(pc.invert(pc.is_in(old_ids, value_set=touched_ids)))
+        _check_delta(check, previous, new, kept_ids, expected)
+        clock("validate")
+        games_total = len(kept_ids) + new[ANCHOR_TABLE].num_rows
+        touched_list = touched.to_list()
+        jobs = {
+            name: (
+                _replace_games(star, name, current[name], rows, touched_ids, touched_list)
+                if name in GAME_TABLES
+                else _replace_whole(star, name, current[name], rows)
+            )
+            for name, rows in new.items()
+        }
+        size = {n: sum(f.file_size_in_bytes for f in current[n]) for n in GAME_TABLES}
+        written = _run_jobs(jobs, size=size)
+        clock("write")
 
-    touched = pl.concat([build.game_ids, deleted, *([changed] if changed is not None else [])])
-    plans = {
-        name: (
-            _replace_games(star, name, frame, touched)
-            if changed is not None and name in GAME_TABLES
-            else _Plan(delete=star.files(name), write=frame, complete=frame, whole=True)
-        )
-        for name, frame in build.tables.items()
-    }
-    clock("merge")
-    tables = star_to_arrow({name: plan.complete for name, plan in plans.items()})
-    (validator or validate_star)(tables, expected)
-    clock("validate")
-
-    files = _write_all(star, plans, write_uuid=uuid.uuid4())
-    clock("write")
     snapshots: dict[str, int] = {}
     for name in _COMMIT_ORDER:
-        snapshots[name] = _commit(star.tables[name], plans[name].delete, files[name], sync_id)
+        snapshots[name] = _commit(
+            star.tables[name], written[name].delete, written[name].add, sync_id
+        )
     mode: Literal["full", "incremental"] = "full" if full else "incremental"
     raw_id = raw_snapshot.snapshot_id if raw_snapshot else None
     star.set_marker(PublishedMarker(sync_id, mode, snapshots, raw_id, expected))
@@ -167,22 +218,47 @@ def publish_star(
     return PublishResult(
         sync_id=sync_id,
         mode=mode,
-        games_built=build.game_ids.len(),
+        games_built=games_built,
         games_deleted=games_deleted,
-        games_total=plans[ANCHOR_TABLE].complete.height,
+        games_total=games_total,
         snapshots=snapshots,
-        rewritten=tuple(n for n in _COMMIT_ORDER if plans[n].whole and n not in _DIM_TABLES),
-        files_written=sum(len(f) for f in files.values()),
+        rewritten=tuple(n for n in _COMMIT_ORDER if written[n].whole and n not in _DIM_TABLES),
+        files_written=sum(len(w.add) for w in written.values()),
         seconds=default_timer() - started,
         timings=timings,
     )
 
 
-def validate_star(tables: Mapping[str, pa.Table], expected_games: int) -> None:
+def validate_star(tables: Mapping[str, pa.Table], expected_games: int | None) -> None:
     """The DuckDB checks of :mod:`rawgwh.warehouse.validate`; raises ValidationFailed."""
     from rawgwh.warehouse.validate import raise_if_failed, run_checks
 
     raise_if_failed(run_checks(tables, expected_games=expected_games))
+
+
+_FACT_KEYS = ("game_id", "updated")
+
+
+def _check_delta(
+    check: Validator,
+    previous: Mapping[str, pl.DataFrame],
+    new: Mapping[str, pa.Table],
+    kept_ids: pa.ChunkedArray,
+    expected: int,
+) -> None:
+    """An incremental publish's checks: totals on id sets, then ``check`` on the new rows."""
+    from rawgwh.warehouse.validate import check_delta_totals, raise_if_failed
+
+    raise_if_failed(
+        check_delta_totals(
+            previous_dims=star_to_arrow(previous),
+            dims={n: t for n, t in new.items() if n in _DIM_TABLES},
+            kept_ids=kept_ids,
+            new_ids=new[ANCHOR_TABLE].column("game_id"),
+            expected_games=expected,
+        )
+    )
+    check(new, None)
 
 
 class _Clock:
@@ -203,10 +279,18 @@ def _ids(values: Iterable[int] | pl.Series | None) -> pl.Series:
     return series.cast(pl.Int64).rename("game_id").unique()
 
 
+def _concat(name: str, parts: Sequence[pa.Table], columns: Sequence[str] | None = None) -> pa.Table:
+    if parts:
+        return pa.concat_tables(parts)
+    schema = STAR_SCHEMAS[name]
+    names = list(columns) if columns is not None else schema.names
+    return pa.schema([schema.field(n) for n in names]).empty_table()
+
+
 def _changed_versions(
     raw_table: Table,
     raw_files: list[DataFile],
-    star: StarZone,
+    marker: PublishedMarker,
     changed: pl.Series,
     fact: pl.DataFrame,
 ) -> pl.LazyFrame:
@@ -215,12 +299,12 @@ def _changed_versions(
     Decoding every raw row's nested columns to find a few games costs seconds, so: the
     versions committed since the last publish (its marker names the raw snapshot), plus the
     older versions only of games whose newest one is not among those (a late arrival, or no
-    new version at all), where the previous latest may still win.
+    new version at all), where the previous latest may still win. ``fact`` holds the
+    previous fact's ``game_id`` and ``updated``.
     """
-    marker = star.marker()
     seen = (
         {f.file_path for f in data_files(raw_table, marker.raw_snapshot)}
-        if marker is not None and marker.raw_snapshot is not None
+        if marker.raw_snapshot is not None
         else set()
     )
     new_files = [f for f in raw_files if f.file_path not in seen]
@@ -241,55 +325,218 @@ def _changed_versions(
     return pl.concat([new.lazy(), old], how="vertical")
 
 
-def _replace_games(star: StarZone, name: str, new_rows: pl.DataFrame, touched: pl.Series) -> _Plan:
-    """Drop ``touched`` games from the table and add ``new_rows``, rewriting few files."""
-    files = star.files(name)
-    previous = read_files(star.tables[name], files, with_file=True).collect()
-    hit = pl.col("game_id").is_in(touched.implode())
-    kept = previous.filter(~hit)
-    complete = pl.concat([kept.drop("_file"), new_rows], how="vertical_relaxed")
-    affected = set(previous.filter(hit).get_column("_file").unique().to_list())
-    remaining = [f for f in files if local_path(f.file_path) not in affected]
-    whole = _needs_compaction(remaining, new_rows.height)
-    if whole:
-        return _Plan(delete=files, write=_sorted(name, complete), complete=complete, whole=True)
-    rewritten = kept.filter(pl.col("_file").is_in(list(affected))).drop("_file")
-    write = _sorted(name, pl.concat([rewritten, new_rows], how="vertical_relaxed"))
-    return _Plan(
-        delete=[f for f in files if local_path(f.file_path) in affected],
-        write=write,
-        complete=complete,
-        whole=False,
+_Job = Callable[[], _Written]
+
+
+def _replace_whole(star: StarZone, name: str, files: list[DataFile], rows: pa.Table) -> _Job:
+    """Every current file of ``name`` out, ``rows`` in."""
+
+    def job() -> _Written:
+        return _Written(files, _write(star, name, rows), whole=True)
+
+    return job
+
+
+def _replace_games(
+    star: StarZone,
+    name: str,
+    files: list[DataFile],
+    new_rows: pa.Table,
+    touched: pa.Array,
+    touched_list: list[int],
+) -> _Job:
+    """Drop ``touched`` games from ``name`` and add ``new_rows``, rewriting few bytes.
+
+    A partition's files are large base files and at most one small delta file (under
+    1/:data:`DELTA_SHARE` of the partition's rows). A base file whose ``game_id`` bounds
+    may hold a touched game is read without those games and, if it held any, rewritten
+    as it was, still sorted. The new rows go to the delta: merged with the kept rows of
+    the small files in the table's sort order. A delta that grows past the limit becomes a
+    base file; a base file that shrinks below it is merged into the delta again.
+    """
+
+    def job() -> _Written:
+        field_id = star.tables[name].schema().find_field("game_id").field_id
+        rows_in: dict[object, int] = {}
+        for f in files:
+            rows_in[f.partition] = rows_in.get(f.partition, 0) + f.record_count
+        small = {
+            id(f)
+            for f in files
+            if f.record_count < max(rows_in[f.partition] // DELTA_SHARE, DELTA_MIN_ROWS)
+        }
+        base = [f for f in files if id(f) not in small and _may_hold(f, field_id, touched_list)]
+        # Only the deltas of partitions this publish changes: rewriting every partition's
+        # delta would rewrite most of a table spread over many release years.
+        receiving = _partitions_of(star.tables[name], new_rows)
+        smalls = [
+            f
+            for f in files
+            if id(f) in small
+            and (
+                receiving is None
+                or repr(f.partition) in receiving
+                or _may_hold(f, field_id, touched_list)
+            )
+        ]
+        drop = pl.Series("game_id", touched)
+        kept = read_arrow(name, base, without_games=drop)
+        hit = [(f, k) for f, k in zip(base, kept, strict=True) if k.num_rows < f.record_count]
+        parts = read_arrow(name, smalls)
+        keep = [_keep(part, touched) for part in parts]
+        if not new_rows.num_rows and all(pc.all(k).as_py() for k in keep) and len(parts) < 2:
+            smalls, parts, keep = [], [], []  # the delta stays as it is
+        replaced = {id(f) for f, _ in hit} | {id(f) for f in smalls}
+        remaining = [f for f in files if id(f) not in replaced]
+        if _needs_compaction(remaining, new_rows.num_rows):
+            parts = read_arrow(name, files)
+            rows = _merge(name, parts, [_keep(part, touched) for part in parts], new_rows)
+            return _Written(files, _write(star, name, rows), whole=True)
+        add = _write(star, name, *(k for _, k in hit), _merge(name, parts, keep, new_rows))
+        delete = [f for f in files if id(f) in replaced]
+        return _Written(delete, add, whole=bool(files) and len(delete) == len(files))
+
+    return job
+
+
+def _keep(part: pa.Table, touched: pa.Array) -> pa.ChunkedArray:
+    """True on the rows of ``part`` whose game is not ``touched``."""
+    return pc.invert(pc.is_in(part.column("game_id"), value_set=touched))
+
+
+def _partitions_of(table: Table, rows: pa.Table) -> set[str] | None:
+    """The partitions (as ``repr`` of their records) that ``rows`` fall in; ``None`` when
+    the spec has a transform other than identity, meaning "assume any"."""
+    from pyiceberg.transforms import IdentityTransform
+    from pyiceberg.typedef import Record
+
+    spec = table.spec()
+    if not spec.fields:
+        return {repr(Record())}
+    if not all(isinstance(f.transform, IdentityTransform) for f in spec.fields):
+        return None
+    schema = table.schema()
+    names = [schema.find_column_name(f.source_id) for f in spec.fields]
+    if any(n is None or n not in rows.column_names for n in names):
+        return None
+    columns = [rows.column(n).to_pylist() for n in names if n is not None]
+    return {repr(Record(*values)) for values in zip(*columns, strict=True)}
+
+
+def _may_hold(data_file: DataFile, field_id: int, touched: list[int]) -> bool:
+    """Whether ``data_file``'s ``game_id`` bounds (when recorded) include a touched id."""
+    lower = (data_file.lower_bounds or {}).get(field_id)
+    upper = (data_file.upper_bounds or {}).get(field_id)
+    if lower is None or upper is None or len(lower) != 8 or len(upper) != 8:
+        return True
+    low, high = struct.unpack("<q", lower)[0], struct.unpack("<q", upper)[0]
+    at = bisect.bisect_left(touched, low)
+    return at < len(touched) and touched[at] <= high
+
+
+def _merge(
+    name: str, parts: Sequence[pa.Table], keep: Sequence[pa.ChunkedArray], new_rows: pa.Table
+) -> pa.Table:
+    """The kept rows of ``parts`` and ``new_rows``, in the table's sort order, in one take.
+
+    Only the sort keys go through Polars; the rows are gathered once by Arrow.
+    """
+    if not parts:
+        return new_rows
+    combined = pa.concat_tables([*parts, new_rows])
+    mask = pa.chunked_array(
+        [c for k in keep for c in k.chunks] + [pa.repeat(True, new_rows.num_rows)],
+        type=pa.bool_(),
     )
+    keys = _SORT.get(name, ["game_id"])
+    frame = pl.DataFrame(combined.select(keys))
+    order = (
+        frame.with_row_index("_row")
+        .filter(pl.Series(mask))
+        .sort(keys, nulls_last=True, maintain_order=True)
+        .get_column("_row")
+    )
+    return combined.take(order.to_arrow())
 
 
 def _needs_compaction(remaining: list[DataFile], new_rows: int) -> bool:
     count = len(remaining) + (1 if new_rows else 0)
+    partitions = len({_partition_key(f) for f in remaining})
     size = sum(f.file_size_in_bytes for f in remaining)
-    return count > COMPACT_FILES and size / max(count, 1) < COMPACT_BELOW
+    return count > COMPACT_FILES + 2 * partitions and size / max(count, 1) < COMPACT_BELOW
 
 
-def _sorted(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(_SORT.get(name, [frame.columns[0]]), nulls_last=True)
+def _partition_key(data_file: DataFile) -> str:
+    return repr(data_file.partition)
 
 
-def _write_all(
-    star: StarZone, plans: Mapping[str, _Plan], *, write_uuid: uuid.UUID
-) -> dict[str, list[DataFile]]:
-    """Write every table's new data files, tables in parallel (Parquet writing frees the GIL)."""
-    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+def _run_jobs(jobs: Mapping[str, _Job], *, size: Mapping[str, int]) -> dict[str, _Written]:
+    """Run every table's job, in parallel threads, the largest first."""
+    order = sorted(jobs, key=lambda n: size.get(n, 0), reverse=True)
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rawgwh-publish") as pool:
+        done = list(pool.map(lambda n: jobs[n](), order))
+    return dict(zip(order, done, strict=True))
 
-    def write(name: str) -> list[DataFile]:
-        rows = star_to_arrow({name: plans[name].write})[name]
-        if not rows.num_rows:
-            return []
-        table = star.tables[name]
-        return list(_dataframe_to_data_files(table.metadata, rows, table.io, write_uuid=write_uuid))
 
-    # Largest first, so the long writes start at once.
-    order = sorted(plans, key=lambda n: plans[n].write.height, reverse=True)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rawgwh-publish") as pool:
-        return dict(zip(order, pool.map(write, order), strict=True))
+def _write(star: StarZone, name: str, *tables: pa.Table) -> list[DataFile]:
+    """Each of ``tables`` as new data files of ``name``: split by partition, bin-packed and
+    written in parallel by pyiceberg.
+
+    pyiceberg's own partitioning filters a copy of the whole table per partition (seconds
+    for the fact); rows here are sorted by their partition column, so each partition is a
+    zero-copy slice.
+    """
+    from pyiceberg.io.pyarrow import (
+        _dataframe_to_data_files,
+        bin_pack_arrow_table,
+        pyarrow_to_schema,
+        write_file,
+    )
+    from pyiceberg.table import WriteTask
+    from pyiceberg.transforms import IdentityTransform
+
+    tables = tuple(t for t in tables if t.num_rows)
+    if not tables:
+        return []
+    table = star.tables[name]
+    metadata = table.metadata
+    write_uuid = uuid.uuid4()
+    spec, schema = metadata.spec(), metadata.schema()
+    identity = all(isinstance(f.transform, IdentityTransform) for f in spec.fields)
+    if len(spec.fields) > 1 or not identity:  # pragma: no cover - no star table has one
+        rows = pa.concat_tables(tables)
+        return list(_dataframe_to_data_files(metadata, rows, table.io, write_uuid=write_uuid))
+    target = int(metadata.properties.get("write.target-file-size-bytes", TARGET_FILE_SIZE))
+    task_schema = pyarrow_to_schema(
+        tables[0].schema, name_mapping=schema.name_mapping, format_version=metadata.format_version
+    )
+    tasks: list[WriteTask] = []
+    for rows in tables:
+        for key, piece in _partitions(spec, schema, rows):
+            for batches in bin_pack_arrow_table(piece, target):
+                task = WriteTask(write_uuid, len(tasks), task_schema, batches, partition_key=key)
+                tasks.append(task)
+    return list(write_file(table.io, metadata, iter(tasks)))
+
+
+def _partitions(
+    spec: PartitionSpec, schema: Schema, rows: pa.Table
+) -> Iterator[tuple[PartitionKey | None, pa.Table]]:
+    """``rows`` (sorted by the partition column) as zero-copy slices, one per partition."""
+    from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+
+    if spec.is_unpartitioned():
+        yield None, rows
+        return
+    partition = spec.fields[0]
+    column = schema.find_column_name(partition.source_id)
+    assert column is not None
+    offset = 0
+    for length, value in pl.Series(column, rows.column(column)).rle().struct.unnest().iter_rows():
+        field_value = PartitionFieldValue(field=partition, value=value)
+        key = PartitionKey(field_values=[field_value], partition_spec=spec, schema=schema)
+        yield key, rows.slice(offset, length)
+        offset += length
 
 
 def _commit(table: Table, delete: list[DataFile], add: list[DataFile], sync_id: str) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "StarZone",
     "data_files",
     "local_path",
+    "read_arrow",
     "read_files",
     "snapshot_for_sync",
     "sync_id_of",
@@ -164,6 +165,36 @@ def read_files(
         missing_columns="insert",
         include_file_paths="_file" if with_file else None,
     ).select(names + (["_file"] if with_file else []))
+
+
+def read_arrow(
+    name: str,
+    files: Sequence[DataFile],
+    columns: Sequence[str] | None = None,
+    *,
+    without_games: pl.Series | None = None,
+) -> list[pa.Table]:
+    """Each of ``files`` (data files of star table ``name``) as an Arrow table in
+    :data:`STAR_SCHEMAS` types, one per file, in order; ``without_games`` leaves out the
+    rows of those game ids (while decoding: the other columns of their rows are skipped).
+
+    Polars decodes Parquet about twice as fast as pyarrow; its strings convert back to
+    Arrow's with one copy.
+    """
+    schema = STAR_SCHEMAS[name]
+    names = list(columns) if columns is not None else schema.names
+    wanted = pa.schema([schema.field(n) for n in names])
+    out: list[pa.Table] = []
+    for data_file in files:
+        path = local_path(data_file.file_path)
+        if path is None:
+            raise NotImplementedError("only local warehouses are supported")  # pragma: no cover
+        scan = pl.scan_parquet(path, hive_partitioning=False).select(names)
+        if without_games is not None:
+            scan = scan.filter(~pl.col("game_id").is_in(without_games.implode()))
+        frame = scan.collect()
+        out.append(frame.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(wanted))
+    return out
 
 
 def data_files(table: Table, snapshot_id: int | None = None) -> list[DataFile]:

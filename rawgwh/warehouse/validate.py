@@ -1,6 +1,12 @@
 """Pre-publish checks of the star schema, as SQL over the Arrow tables in DuckDB.
 
 Every check is a query returning the offending rows: zero rows means it passed.
+
+An incremental publish checks only what changed (:func:`check_delta_totals` plus
+:func:`run_checks` over the replaced fact and bridge rows with the complete dimensions).
+That is as strong as checking the whole result because the kept rows passed when they were
+published, dimension keys never change (checked here) and dimensions only grow, and the
+totals (row count, unique game ids) are checked on the id sets of kept and new rows.
 """
 
 from __future__ import annotations
@@ -9,12 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from rawgwh.errors import ValidationFailed
 from rawgwh.model.schema import DIMENSIONS, STAR_SCHEMAS, STAR_TABLES
 
-__all__ = ["CheckResult", "raise_if_failed", "run_checks"]
+__all__ = ["CheckResult", "check_delta_totals", "raise_if_failed", "run_checks"]
 
 EXAMPLES = 5
 
@@ -134,6 +141,61 @@ def run_checks(tables: Mapping[str, pa.Table], *, expected_games: int | None) ->
         return [_run(con, check) for check in _checks(expected_games)]
     finally:
         con.close()
+
+
+def check_delta_totals(
+    *,
+    previous_dims: Mapping[str, pa.Table],
+    dims: Mapping[str, pa.Table],
+    kept_ids: pa.Array | pa.ChunkedArray,
+    new_ids: pa.Array | pa.ChunkedArray,
+    expected_games: int,
+) -> list[CheckResult]:
+    """The whole-star checks an incremental publish does on id sets instead of rows.
+
+    ``kept_ids`` are the game ids of the fact rows kept from the previous publish and
+    ``new_ids`` those of the rows replacing or adding games: together they must be
+    ``expected_games`` distinct ids. Every (key, natural id) pair of ``previous_dims`` must
+    still be in ``dims``, so the kept rows' foreign keys still resolve.
+    """
+    results: list[CheckResult] = []
+    total = len(kept_ids) + len(new_ids)
+    if total == expected_games:
+        results.append(CheckResult("row_count:fact_games", passed=True))
+    else:
+        example = f"fact_rows={total}, expected_games={int(expected_games)}"
+        results.append(CheckResult("row_count:fact_games", False, 1, [example]))
+    ids = pl.concat([_series(kept_ids), _series(new_ids)], how="vertical", rechunk=False).rename(
+        "game_id"
+    )
+    if ids.n_unique() == ids.len():
+        results.append(CheckResult("unique:fact_games.game_id", passed=True))
+    else:
+        copies = ids.value_counts(name="copies").filter(pl.col("copies") > 1).sort("game_id")
+        examples = [_render(copies.columns, row) for row in copies.head(EXAMPLES).iter_rows()]
+        results.append(CheckResult("unique:fact_games.game_id", False, copies.height, examples))
+    for name, before in previous_dims.items():
+        results.append(_keys_kept(name, before, dims.get(name)))
+    return results
+
+
+def _series(values: pa.Array | pa.ChunkedArray) -> pl.Series:
+    series = pl.Series("game_id", values)
+    return series.cast(pl.Int64)
+
+
+def _keys_kept(name: str, before: pa.Table, after: pa.Table | None) -> CheckResult:
+    """Previous dimension keys, with their natural ids, are all still present."""
+    check = f"keys_kept:{name}"
+    columns = [STAR_SCHEMAS[name].names[0]]
+    columns += [d.natural for d in DIMENSIONS if d.table == name]
+    old = pl.DataFrame(before.select(columns))
+    new = pl.DataFrame(after.select(columns)) if after is not None else old.clear()
+    lost = old.join(new, on=columns, how="anti", nulls_equal=True)
+    if lost.is_empty():
+        return CheckResult(check, passed=True)
+    examples = [_render(lost.columns, row) for row in lost.head(EXAMPLES).iter_rows()]
+    return CheckResult(check, False, lost.height, examples)
 
 
 def raise_if_failed(results: Sequence[CheckResult]) -> None:

@@ -250,3 +250,121 @@ def test_check_published_passes_on_a_published_star(wh: Warehouse) -> None:
     results = check_published(wh)
     assert results and all(r.passed for r in results)
     assert any(r.name == "row_count:fact_games" for r in results)
+
+
+def test_incremental_validates_the_new_rows_and_the_totals(
+    wh: Warehouse, sample_records: list[dict[str, Any]]
+) -> None:
+    publish_star(wh, sync_id="s1")
+    changes = changed_records(sample_records, 10)
+    commit_raw(wh, changes, "s2", LATER)
+    seen: list[tuple[dict[str, int], int | None]] = []
+
+    def spy(tables: Mapping[str, pa.Table], expected: int | None) -> None:
+        seen.append(({n: t.num_rows for n, t in tables.items()}, expected))
+        validate_star(tables, expected)
+
+    result = publish_star(wh, sync_id="s2", changed_ids=[r["id"] for r in changes], validator=spy)
+
+    # The checks ran on the 11 rebuilt games with the complete dimensions, not the star.
+    [(rows, expected)] = seen
+    assert expected is None
+    assert rows["fact_games"] == result.games_built == 11
+    assert rows["dim_tag"] == star_tables(wh)["dim_tag"].height
+    assert all(r.passed for r in check_published(wh))
+
+
+def test_incremental_totals_catch_a_lost_game(
+    wh: Warehouse, sample_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_star(wh, sync_id="s1")
+    before = StarZone(wh).current_ids()
+    changes = changed_records(sample_records, 3)
+    commit_raw(wh, changes, "s2", LATER)
+    lost = changes[0]["id"]
+    changed_versions = publish._changed_versions
+
+    def drop_one(*args: Any) -> pl.LazyFrame:
+        # A bug that loses a changed game's versions: its old rows go, no new ones come.
+        return changed_versions(*args).filter(pl.col("id") != lost)
+
+    monkeypatch.setattr(publish, "_changed_versions", drop_one)
+    with pytest.raises(ValidationFailed, match="row_count:fact_games"):
+        publish_star(wh, sync_id="s2", changed_ids=[r["id"] for r in changes])
+    assert StarZone(wh).current_ids() == before
+
+
+def test_new_games_leave_existing_files_alone(
+    wh: Warehouse, sample_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publish, "DELTA_MIN_ROWS", 0)  # the sample's files count as large
+    publish_star(wh, sync_id="s1")
+    star = StarZone(wh)
+    before = {name: {f.file_path for f in star.files(name)} for name in GAME_TABLES}
+    game = copy.deepcopy(sample_records[0])
+    game["id"] = 7_000_000  # above every id: no file's game_id bounds can hold it
+    commit_raw(wh, [game], "s2", LATER)
+
+    result = publish_star(wh, sync_id="s2", changed_ids=[game["id"]])
+
+    assert result.mode == "incremental" and result.games_total == 10_001
+    star = StarZone(wh)
+    for name in GAME_TABLES:
+        after = {f.file_path for f in star.files(name)}
+        assert before[name] <= after, name  # nothing dropped, one small file added
+        assert len(after - before[name]) <= 1, name
+    assert all(r.passed for r in check_published(wh))
+
+
+@pytest.mark.parametrize("delta_min_rows", [0, publish.DELTA_MIN_ROWS], ids=["base", "delta"])
+def test_repeated_incremental_publishes_equal_a_full_rebuild(
+    wh: Warehouse,
+    sample_records: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    delta_min_rows: int,
+) -> None:
+    # base: the sample's files are large, rewritten without the changed games, and the
+    # new rows go to a delta file; delta: every file is small and merged each time.
+    monkeypatch.setattr(publish, "DELTA_MIN_ROWS", delta_min_rows)
+    publish_star(wh, sync_id="s1")
+    for i, start in enumerate((0, 20, 10)):  # overlapping sets of changed games
+        changes = changed_records(sample_records[start:], 30)
+        for record in changes:
+            record["updated"] = f"203{i}-01-01T00:00:00"
+        commit_raw(wh, changes, f"i{i}", LATER)
+        result = publish_star(wh, sync_id=f"i{i}", changed_ids=changed_since_publish(wh))
+        assert result.mode == "incremental"
+    incremental = star_tables(wh)
+    assert all(r.passed for r in check_published(wh))
+    if delta_min_rows == 0:
+        assert len(StarZone(wh).files("bridge_game_tag")) == 2  # the base and the delta
+    for name in ("fact_games", "bridge_game_tag"):  # rewritten files keep the sort order
+        for data_file in StarZone(wh).files(name):
+            frame = pl.read_parquet(data_file.file_path.removeprefix("file://"))
+            assert frame.get_column("game_id").is_sorted(), name
+
+    publish_star(wh, sync_id="full")
+    assert_same_star(incremental, star_tables(wh))
+
+
+def test_a_catalogue_over_many_years_is_not_rewritten_by_a_small_publish(
+    tmp_path: Path, sample_records: list[dict[str, Any]]
+) -> None:
+    """One partition per release year: a handful of changed games must not trigger compaction
+    of tables whose many files are simply one per year."""
+    records = []
+    for i, record in enumerate(sample_records[:3_000]):
+        spread = copy.deepcopy(record)
+        year = 1980 + i % 45
+        spread["released"] = f"{year}-06-15" if spread.get("released") else None
+        records.append(spread)
+    warehouse = Warehouse.open(make_settings(tmp_path / "wh", "http://127.0.0.1:9"), create=True)
+    commit_raw(warehouse, records, "s1", FIRST)
+    publish_star(warehouse, sync_id="s1")
+    assert len(StarZone(warehouse).files("fact_games")) > publish.COMPACT_FILES
+    changed = changed_records(records, 5)
+    commit_raw(warehouse, changed, "s2", LATER)
+    result = publish_star(warehouse, sync_id="s2", changed_ids=[r["id"] for r in changed])
+    assert result.mode == "incremental"
+    assert "fact_games" not in result.rewritten
+    assert all(r.passed for r in check_published(warehouse))

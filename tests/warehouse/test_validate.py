@@ -13,7 +13,12 @@ import pytest
 from rawgwh.errors import ValidationFailed
 from rawgwh.model import build_star
 from rawgwh.raw import parse_games
-from rawgwh.warehouse.validate import CheckResult, raise_if_failed, run_checks
+from rawgwh.warehouse.validate import (
+    CheckResult,
+    check_delta_totals,
+    raise_if_failed,
+    run_checks,
+)
 
 Tables = dict[str, pa.Table]
 
@@ -128,3 +133,44 @@ def test_message_names_failures_with_an_example() -> None:
         ValidationFailed, match=r"1 check\(s\) failed: unique:x.y \(2 rows, e.g. y=1"
     ):
         raise_if_failed(results)
+
+
+def delta_totals(**overrides: Any) -> list[CheckResult]:
+    star = good_star()
+    dims = {n: t for n, t in star.items() if n.startswith("dim_")}
+    args: dict[str, Any] = {
+        "previous_dims": dims,
+        "dims": dims,
+        "kept_ids": pa.array([1, 2], pa.int64()),
+        "new_ids": star["fact_games"].column("game_id").filter(pa.array([False, False, True])),
+        "expected_games": 3,
+    }
+    args.update(overrides)
+    return check_delta_totals(**args)
+
+
+def test_delta_totals_pass_on_a_consistent_delta() -> None:
+    results = delta_totals()
+    assert results and all(r.passed for r in results)
+    names = {r.name for r in results}
+    assert {"row_count:fact_games", "unique:fact_games.game_id", "keys_kept:dim_tag"} <= names
+
+
+def test_delta_totals_fail_by_name() -> None:
+    short = [r for r in delta_totals(expected_games=4) if not r.passed]
+    assert [(r.name, r.examples) for r in short] == [
+        ("row_count:fact_games", ["fact_rows=3, expected_games=4"])
+    ]
+
+    twice = [r for r in delta_totals(kept_ids=pa.array([1, 3], pa.int64())) if not r.passed]
+    assert [(r.name, r.examples) for r in twice] == [
+        ("unique:fact_games.game_id", ["game_id=3, copies=2"])
+    ]
+
+    star = good_star()
+    tags = star["dim_tag"]
+    rekeyed = tags.set_column(0, tags.schema.field(0), pa.array(range(100, 100 + tags.num_rows)))
+    dims = {n: t for n, t in star.items() if n.startswith("dim_")}
+    lost = [r for r in delta_totals(dims={**dims, "dim_tag": rekeyed}) if not r.passed]
+    assert [r.name for r in lost] == ["keys_kept:dim_tag"]
+    assert lost[0].failing_rows == tags.num_rows
