@@ -99,8 +99,7 @@ def sync(
     committed and published before :class:`BudgetExhausted` is raised.
     """
     progress = progress or SyncProgress()
-    warehouse = Warehouse.open(settings, create=True)
-    with warehouse.lock(), _few_collections():
+    with Warehouse.for_writing(settings) as warehouse, _few_collections():
         try:
             result = asyncio.run(_sync(settings, warehouse, dates, full, progress, on_commit))
         except BudgetExhausted:
@@ -166,18 +165,32 @@ async def _sync(
     scope = {"dates": ",".join(state.scope)} if run.mode == "incremental" and state.scope else {}
     started = default_timer()
     commit_lock = asyncio.Lock()
+    # Fetching goes on while a batch is written, but only until the next batch is full:
+    # what a kill can lose stays bounded by `batch_games` (two half-batches) however slow
+    # the disk is.
+    room = asyncio.Event()
+    room.set()
+    failed = False
 
     async def commit(final: bool) -> None:
+        nonlocal failed
         async with commit_lock:
+            if failed:
+                return  # a batch was lost with a failed commit: committing more would skip it
             batch = writer.take()
+            room.set()
             if final:
                 _finish(state, run, client.requests_made)
             else:
                 state.run = run
             snapshot_state = SyncState.from_json(state.to_json())  # frozen copy for the thread
-            await asyncio.to_thread(
-                zone.commit, batch.games, batch.rejects, snapshot_state, sync_id=run.id
-            )
+            try:
+                await asyncio.to_thread(
+                    zone.commit, batch.games, batch.rejects, snapshot_state, sync_id=run.id
+                )
+            except BaseException:
+                failed = True
+                raise
             progress.commits += 1
             progress.games_written = writer.games_written
             progress.rejects = writer.rejects_written
@@ -193,6 +206,8 @@ async def _sync(
         progress.requests_left = client.requests_left
         progress.retries = client.retries
         if writer.full:
+            if commit_lock.locked():
+                room.clear()  # the previous batch is still being written: stop fetching
             await commit(final=False)
 
     async with RawgClient(
@@ -213,6 +228,7 @@ async def _sync(
             scope=scope,
             stats=progress.extract,
         )
+        client.gate = room.wait
         try:
             await extractor.run(windows, partial)
         except BaseException as error:

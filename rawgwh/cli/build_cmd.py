@@ -36,8 +36,9 @@ def build_command(
     from rawgwh.warehouse.catalog import Warehouse as Store
     from rawgwh.warehouse.publish import changed_since_publish, publish_star
 
-    store = Store.open(settings_from(config, warehouse=warehouse))
-    with store.lock():
+    settings = settings_from(config, warehouse=warehouse)
+    Store.open(settings)  # fails clearly when there is no warehouse yet
+    with Store.for_writing(settings) as store:
         changed = None if full else changed_since_publish(store)
         result = publish_star(store, sync_id=_build_id(), changed_ids=changed)
     if not quiet:

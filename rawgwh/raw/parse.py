@@ -103,14 +103,20 @@ def _convert_one_by_one(
     records: Sequence[dict[str, Any]], rejects: list[Reject]
 ) -> tuple[list[pa.Array], list[dict[str, Any]]]:
     kept: list[dict[str, Any]] = []
+    converted: list[list[pa.Array]] = []
     for record in records:
         try:
-            _convert([record])
+            columns = _convert([record])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as e:
             rejects.append(Reject(f"wrong type: {str(e).splitlines()[0][:200]}", _dump(record)))
         else:
             kept.append(record)
-    return _convert(kept), kept
+            converted.append(columns)
+    if not converted:
+        return _convert([]), kept
+    # Join the rows converted one by one: converting the kept records together again can
+    # still fail, as pyarrow reads some values differently next to others.
+    return [pa.concat_arrays([row[i] for row in converted]) for i in range(len(_GAME_NAMES))], kept
 
 
 def rejects_table(rejects: Sequence[Reject], *, sync_id: str, fetched_at: datetime) -> pa.Table:

@@ -65,7 +65,9 @@ class BatchWriter:
 
     @property
     def full(self) -> bool:
-        return self._rows >= self.batch_games
+        # Commits hold half a batch each: one is written while the next fills, so at most
+        # `batch_games` are ever fetched and not yet committed.
+        return self._rows >= max(1, self.batch_games // 2)
 
     def apply(self, event: Event) -> None:
         run = self.run

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +64,7 @@ class RawgClient:
         self.backoff_max = backoff_max
         self.requests_made = 0
         self.retries = 0
+        self.gate: Callable[[], Awaitable[object]] | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._random = random.Random(seed)
         self._http = httpx.AsyncClient(
@@ -102,6 +103,10 @@ class RawgClient:
         if self._key:
             query["key"] = self._key.reveal()
         async with self._slots:
+            if self.gate is not None:
+                # Backpressure from the writer, checked once a connection slot is ours: a
+                # check before queueing for a slot would let every queued page through.
+                await self.gate()
             return await self._fetch(query, page)
 
     async def _fetch(self, query: dict[str, str], page: int) -> Page:

@@ -88,9 +88,13 @@ class ExtractStats:
     # From the counts of the planned windows (children of a split are inside them): an
     # estimate for progress and ETA, not a promise.
     games_expected: int = 0
+    windows_rewalked: int = 0
 
 
 Emit = Callable[[Event], Awaitable[None]]
+
+# How many times a window whose count dropped while it was read is read again.
+REWALKS = 2
 
 
 class Extractor:
@@ -170,22 +174,39 @@ class Extractor:
             self.stats.games_expected += max(0, count - len(done) * self._page_size)
             last_full = True
         todo = [p for p in range(1, pages + 1) if p not in done]
+        counts: list[int] = []
 
         async def fetch(number: int) -> tuple[int, bool]:
             # Return only what is needed later: holding whole pages until the window
             # completes would keep thousands of records alive.
             page = await self._get(params, number)
+            counts.append(page.count)
             await self.emit(PagesFetched(window.key, number, page.results, page.server_time))
             return number, page.has_next and bool(page.results)
 
-        outcomes = await asyncio.gather(*(fetch(p) for p in todo))
-        if outcomes:
-            last_full = max(outcomes)[1]
-        # Games created while we read land at the end (ordering=created): follow them.
-        number = pages
-        while last_full:
-            number += 1
-            _, last_full = await fetch(number)
+        for walk in range(1 + REWALKS):
+            outcomes = await asyncio.gather(*(fetch(p) for p in todo))
+            if outcomes:
+                last_full = max(outcomes)[1]
+            # Games created while we read land at the end (ordering=created): follow them.
+            number = pages
+            while last_full:
+                number += 1
+                _, last_full = await fetch(number)
+            # A game that left the window while we read (deleted, or its release date
+            # changed) shifts every later game back one place: one may slip behind a page
+            # already read. The count shows it; read the window again (dedup makes it free
+            # of duplicates) rather than lose a game no later run would look for.
+            if not counts or min(counts) >= count or walk == REWALKS:
+                break
+            first = await self._get(params, 1)
+            await self.emit(PagesFetched(window.key, 1, first.results, first.server_time))
+            if first.count >= count:
+                break  # a passing glitch in one answer's count, not games leaving
+            self.stats.windows_rewalked += 1
+            count = first.count
+            pages = max(1, math.ceil(count / self._page_size))
+            todo, counts, last_full = list(range(2, pages + 1)), [first.count], first.has_next
         await self.emit(WindowDone(window.key))
         return []
 
