@@ -25,3 +25,7 @@ bench-model *ARGS:
 # The ten analytical queries, warm and cold, over a 1M-game warehouse.
 bench-query *ARGS:
     uv run python -m benchmarks.query_bench {{ARGS}}
+
+# The adversarial suite with the full kill-harness seed set; prints the summary table.
+stress:
+    RAWGWH_KILL_SEEDS=24 uv run pytest tests/stress tests/cli/test_hostile_users.py tests/raw/test_parse_properties.py

@@ -30,6 +30,8 @@ class FaultKind(StrEnum):
     DUPLICATE = "duplicate"  # one game twice on the page (the page has one extra)
     WRONG_TYPE = "wrong_type"  # one record with a field of the wrong type
     ODD_TEXT = "odd_text"  # one record with a huge or oddly-encoded name
+    MISSING_FIELD = "missing_field"  # one record lacks a field (id and updated included)
+    COUNT_DRIFT = "count_drift"  # ``count`` off by up to two pages (a stale count cache)
 
 
 # Answered before the query is looked at.
@@ -38,7 +40,12 @@ TRANSPORT_FAULTS = frozenset(
 )
 # Faults that leave the served data true: retry, dedupe or re-window and the sync is exact.
 # The others serve damaged records or delete games, which no client can undo.
-SURVIVABLE = frozenset(FaultKind) - {FaultKind.VANISH, FaultKind.WRONG_TYPE, FaultKind.ODD_TEXT}
+SURVIVABLE = frozenset(FaultKind) - {
+    FaultKind.VANISH,
+    FaultKind.WRONG_TYPE,
+    FaultKind.ODD_TEXT,
+    FaultKind.MISSING_FIELD,
+}
 DEFAULT_KINDS = frozenset(
     {FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.SLOW, FaultKind.MOVE}
 )
@@ -97,6 +104,10 @@ class FaultPlan:
         html = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
         return status, "text/html; charset=utf-8", html.encode()
 
+    def drift(self, count: int, page_size: int) -> int:
+        """A ``count`` that disagrees with the pages: RAWG's count lags behind its data."""
+        return max(0, count + self.rng.choice((-1, 1)) * self.rng.randint(1, 2 * page_size))
+
     def duplicate(self, blobs: list[bytes]) -> list[bytes]:
         if not blobs:
             return blobs
@@ -109,6 +120,9 @@ class FaultPlan:
 
     def odd_text(self, blobs: list[bytes]) -> list[bytes]:
         return self._damage(blobs, self._oddify)
+
+    def missing_field(self, blobs: list[bytes]) -> list[bytes]:
+        return self._damage(blobs, self._drop)
 
     def _damage(self, blobs: list[bytes], how: Any) -> list[bytes]:
         if not blobs:
@@ -129,6 +143,10 @@ class FaultPlan:
             "platforms": "PC, PlayStation 4",
             "tags": {"id": 31, "name": "Singleplayer"},
         }[key]
+
+    def _drop(self, record: dict[str, Any]) -> None:
+        key = self.rng.choice(("id", "updated", "name", "released", "platforms", "rating"))
+        record.pop(key, None)
 
     def _oddify(self, record: dict[str, Any]) -> None:
         odd = self.rng.choice(

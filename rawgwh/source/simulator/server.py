@@ -174,12 +174,15 @@ class _App:
                 FaultKind.DUPLICATE: self.plan.duplicate,
                 FaultKind.WRONG_TYPE: self.plan.wrong_type,
                 FaultKind.ODD_TEXT: self.plan.odd_text,
+                FaultKind.MISSING_FIELD: self.plan.missing_field,
             }.get(fault)
             if damage is not None:
                 blobs = damage(blobs)
         base = f"http://{host}/api/games"
         nxt = _link(base, params, page + 1) if page < last else b"null"
         prev = _link(base, params, page - 1) if page > 1 else b"null"
+        if self.plan is not None and fault is FaultKind.COUNT_DRIFT:
+            count = self.plan.drift(count, size)  # the pages and links stay true
         body = b'{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (
             count, nxt, prev, b",".join(blobs)
         )  # fmt: skip

@@ -1,0 +1,293 @@
+"""Hostile users: bad flags, dates, files, SQL, keys and warehouses.
+
+Each must end in one clear line on stderr and exit 1 (2 for what the flag parser itself
+rejects), with no traceback, no key in the output, and nothing changed on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import make_settings
+from stress.harness import tree_fingerprint
+from stress.summary import count
+
+from rawgwh.cli import main
+from rawgwh.source.simulator import Simulator
+from rawgwh.sync import sync
+
+KEY = "hostile-user-key-8086"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    sim = Simulator.synthetic(n_games=300, seed=13)
+    with sim.serve(port=0, api_key=KEY) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def built(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wh = tmp_path_factory.mktemp("built") / "wh"
+    sync(make_settings(wh, server, api_key=KEY))
+    return wh
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return int(code) if code is not None else 0, out, err
+
+
+def refused(
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    *,
+    watch: Path,
+    needle: str | None = None,
+    codes: tuple[int, ...] = (1,),
+) -> str:
+    """Run ``args``; assert one clear line, the exit code, and ``watch`` untouched."""
+    before = tree_fingerprint(watch)
+    code, out, err = run(args, capsys)
+    count("bad inputs tried")
+    assert code in codes, (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("Error:") and "Traceback" not in err
+    assert KEY not in out + err
+    if needle is not None:
+        assert needle.lower() in err.lower(), err
+    assert tree_fingerprint(watch) == before, "the command changed files it refused to touch"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle", "codes"),
+    [
+        (["--bogus-flag"], "--bogus-flag", (2,)),
+        (["--dates", "2015-02-30,2015-03-01"], "--dates", (1, 2)),
+        (["--dates", "yesterday"], "--dates", (1, 2)),
+        (["--dates", "2015-01-01,"], "--dates", (1, 2)),
+        (["--dates", "2015-01-01,2015-12-31,2016-01-01"], "--dates", (1, 2)),
+        (["--max-requests", "-5"], "--max-requests", (1, 2)),
+        (["--max-requests", "lots"], "--max-requests", (1, 2)),
+        (["--concurrency", "0"], "concurrency", (1, 2)),
+        (["--base-url", "not a url"], "--base-url", (1, 2)),
+        (["--base-url", "file:///etc/passwd"], "--base-url", (1, 2)),
+        (["--demo-games", "0"], "--demo-games", (1, 2)),
+    ],
+)
+def test_bad_sync_flags(
+    args: list[str],
+    needle: str,
+    codes: tuple[int, ...],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wh = tmp_path / "wh"
+    refused(
+        ["sync", "-w", str(wh), "--api-key", KEY, *args],
+        capsys,
+        watch=tmp_path,
+        needle=needle,
+        codes=codes,
+    )
+    assert not wh.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("concurrency = [\n", "not valid TOML"),
+        ("no_such_setting = 1\n", "no_such_setting"),
+        ('batch_games = "many"\n', "batch_games"),
+        ("page_size = 400\n", "page_size"),
+        ("timeout = -1\n", "timeout"),
+        ("[rawgwh]\nwarehouse = 3\nbase_url = 'gopher://x'\n", "base URL"),
+    ],
+)
+def test_bad_config_files(
+    text: str, needle: str, server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "rawgwh.toml"
+    config.write_text(text)
+    args = ["sync", "-w", str(tmp_path / "wh"), "--config", str(config), "--api-key", KEY]
+    refused(args, capsys, watch=tmp_path, needle=needle)
+
+
+def test_a_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sync", "-w", str(tmp_path / "wh"), "--config", str(tmp_path / "nope.toml")]
+    refused(args, capsys, watch=tmp_path, needle="nope.toml")
+
+
+def test_warehouse_path_is_a_file(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "not-a-folder"
+    target.write_text("precious\n")
+    for command in (
+        ["sync", "--base-url", server, "--api-key", KEY],
+        ["status"],
+        ["build"],
+        ["validate"],
+        ["query", "SELECT 1"],
+    ):
+        refused([*command, "-w", str(target)], capsys, watch=tmp_path, needle=str(target))
+    assert target.read_text() == "precious\n"
+
+
+def test_warehouse_inside_a_file(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    args = ["sync", "-w", str(target / "wh"), "--base-url", server, "--api-key", KEY]
+    refused(args, capsys, watch=tmp_path, needle="warehouse")
+
+
+def test_warehouse_that_cannot_be_created(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["sync", "-w", "/proc/rawgwh-warehouse", "--base-url", server, "--api-key", KEY]
+    refused(args, capsys, watch=tmp_path, needle="/proc/rawgwh-warehouse")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only permissions")
+def test_read_only_warehouse(
+    server: str, built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    wh = tmp_path / "wh"
+    shutil.copytree(built, wh)
+    for path in [wh, *wh.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        args = ["sync", "-w", str(wh), "--base-url", server, "--api-key", KEY]
+        refused(args, capsys, watch=wh, needle="not writable")
+    finally:
+        for path in [wh, *wh.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "directory"])
+def test_catalog_that_cannot_be_opened(
+    damage: str, server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    catalog = wh / "catalog.db"
+    if damage == "garbage":
+        catalog.write_bytes(b"this is not sqlite" * 100)
+    else:
+        catalog.mkdir()
+    for command in (
+        ["status"],
+        ["validate"],
+        ["build"],
+        ["query", "SELECT 1"],
+        ["sync", "--base-url", server, "--api-key", KEY],
+    ):
+        refused([*command, "-w", str(wh)], capsys, watch=wh, needle="catalog")
+
+
+def test_readers_do_not_write_into_a_foreign_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    with sqlite3.connect(wh / "catalog.db") as db:
+        db.execute("CREATE TABLE unrelated (x)")
+    db.close()
+    refused(["status", "-w", str(wh)], capsys, watch=wh, needle="warehouse")
+
+
+@pytest.mark.parametrize("key", ["expired-or-wrong-0000", "x" * 300, "key with spaces&page=9"])
+def test_wrong_keys(
+    key: str, server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["sync", "-w", str(tmp_path / "wh"), "--base-url", server, "--api-key", key]
+    line = refused(args, capsys, watch=tmp_path / "nothing", needle="RAWG_API_KEY")
+    assert key not in line
+
+
+def test_no_key_at_all(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refused(
+        ["sync", "-w", str(tmp_path / "wh"), "--base-url", server],
+        capsys,
+        watch=tmp_path / "nothing",
+        needle="RAWG_API_KEY",
+    )
+
+
+def test_an_endpoint_that_is_not_rawg(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["sync", "-w", str(tmp_path / "wh"), "--base-url", server.replace("/api", "/v2")]
+    refused([*args, "--api-key", KEY], capsys, watch=tmp_path / "nothing")
+
+
+@pytest.mark.parametrize(
+    ("sql", "needle"),
+    [
+        ("SELEC game_id FROM fact_games", None),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+        ("DROP TABLE fact_games", None),
+        ("DELETE FROM fact_games", None),
+        ("CREATE TABLE t AS SELECT 1", None),
+        ("INSERT INTO fact_games SELECT * FROM fact_games", None),
+        ("ATTACH '/tmp/rawgwh-hostile.duckdb' AS x", None),
+        ("INSTALL httpfs", None),
+        ("LOAD httpfs", None),
+        ("SET enable_external_access = true", None),
+        ("SELECT * FROM read_csv('/etc/passwd')", None),
+        ("SELECT * FROM read_text('/etc/hostname')", None),
+        ("SELECT * FROM 'https://example.com/x.parquet'", None),
+        ("COPY fact_games TO '/tmp/rawgwh-hostile.csv'", None),
+        ("SELECT 1; DROP TABLE fact_games", None),
+        ("PRAGMA enable_profiling", None),
+        ("CALL pragma_version()", None),
+        ("", None),
+    ],
+)
+def test_bad_and_forbidden_sql(
+    sql: str, needle: str | None, built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused(["query", "-w", str(built), sql], capsys, watch=built, needle=needle)
+    assert not Path("/tmp/rawgwh-hostile.csv").exists()
+    assert not Path("/tmp/rawgwh-hostile.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--example", "no-such-example"], "no-such-example"),
+        (["--format", "xml", "SELECT 1"], "--format"),
+        (["--as-of", "yesterday", "SELECT 1"], "--as-of"),
+        (["--as-of", "99999999999999", "SELECT 1"], "99999999999999"),
+        (["--as-of", "1970-01-01T00:00:00", "SELECT 1"], None),
+        (["--format", "parquet", "SELECT 1"], None),
+        (["--example", "x", "SELECT 1"], None),
+    ],
+)
+def test_bad_query_options(
+    args: list[str], needle: str | None, built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused(["query", "-w", str(built), *args], capsys, watch=built, needle=needle)
+
+
+def test_commands_on_a_warehouse_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wh = tmp_path / "missing"
+    for command in (["status"], ["validate"], ["build"], ["query", "SELECT 1"]):
+        refused([*command, "-w", str(wh)], capsys, watch=tmp_path)
+    assert not wh.exists()
