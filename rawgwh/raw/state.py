@@ -59,6 +59,9 @@ class SyncState:
     scope: list[str] | None = None  # the --dates of the backfill that set the watermark
     run: RunState | None = None
     last: LastSync | None = None
+    # The raw.rejects snapshot that goes with this raw.games snapshot: the two tables cannot
+    # commit together, so a crash between them is undone by rolling rejects back to it.
+    rejects_snapshot: int | None = None
 
     def to_json(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -75,6 +78,7 @@ class SyncState:
             scope=data.get("scope"),
             run=_run(run) if run else None,
             last=LastSync(**last) if last else None,
+            rejects_snapshot=data.get("rejects_snapshot"),
         )
 
 

@@ -48,13 +48,31 @@ class RawZone:
         return pl.from_arrow(table).select("id", "updated")  # type: ignore[union-attr]
 
     def commit(self, games: pa.Table, rejects: pa.Table, state: SyncState, *, sync_id: str) -> None:
-        """Append one batch and the state that describes it, in one raw snapshot."""
+        """Append one batch and the state that describes it, in one raw snapshot.
+
+        Rejects go first; the games snapshot then names the rejects snapshot it goes with,
+        so :meth:`recover` can undo rejects whose games never landed.
+        """
         if rejects.num_rows:
             self.rejects.append(rejects, snapshot_properties={SYNC_ID_PROPERTY: sync_id})
+        current = self.rejects.current_snapshot()
+        state.rejects_snapshot = current.snapshot_id if current else None
         self.games.append(
             games,
             snapshot_properties={STATE_PROPERTY: state.to_json(), SYNC_ID_PROPERTY: sync_id},
         )
+
+    def recover(self) -> None:
+        """Undo rejects committed by a batch whose games commit never happened (a crash
+        between the two): the resumed run fetches those pages, and their rejects, again."""
+        expected = self.state().rejects_snapshot
+        current = self.rejects.current_snapshot()
+        if current is None or current.snapshot_id == expected:
+            return
+        if expected is None:
+            self.rejects.delete("True")
+        else:
+            self.rejects.manage_snapshots().rollback_to_snapshot(expected).commit()
 
     def count(self) -> int:
         snapshot = self.games.current_snapshot()

@@ -318,11 +318,6 @@ main(sys.argv[1:])
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RawZone.commit appends raw.rejects before raw.games (two Iceberg commits): a "
-    "crash between them keeps rejects the resumed run fetches and stores again",
-)
 def test_a_crash_between_the_rejects_and_games_commits_keeps_rejects_once(
     tmp_path: Path,
 ) -> None:
