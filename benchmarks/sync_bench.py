@@ -43,6 +43,7 @@ def main() -> None:
                         str(Path(tmp) / "wh"),
                         "--concurrency",
                         str(args.concurrency),
+                        *([] if args.publish else ["--raw-only"]),
                     )
                 )
             if m.returncode != 0:
