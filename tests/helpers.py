@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from rawgwh.secrets import Secret
 from rawgwh.settings import Settings
@@ -36,3 +37,14 @@ def raw_games(settings: Settings) -> pl.DataFrame:
 
 def latest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("updated").unique("id", keep="last").sort("id")
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``rawgwh ARGS`` in this process: its exit code, stdout and stderr."""
+    from rawgwh.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return int(code) if code is not None else 0, out, err

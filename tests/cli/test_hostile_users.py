@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import make_settings
+from helpers import make_settings, run_cli
 from stress.harness import tree_fingerprint
 from stress.summary import count
 
-from rawgwh.cli import main
 from rawgwh.source.simulator import Simulator
 from rawgwh.sync import sync
 
@@ -36,14 +35,6 @@ def built(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wh
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return int(code) if code is not None else 0, out, err
-
-
 def refused(
     args: list[str],
     capsys: pytest.CaptureFixture[str],
@@ -54,7 +45,7 @@ def refused(
 ) -> str:
     """Run ``args``; assert one clear line, the exit code, and ``watch`` untouched."""
     before = tree_fingerprint(watch)
-    code, out, err = run(args, capsys)
+    code, out, err = run_cli(args, capsys)
     count("bad inputs tried")
     assert code in codes, (code, out, err)
     lines = err.strip().splitlines()

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import raw_games
+from helpers import raw_games, run_cli
 
-from rawgwh.cli import main
 from rawgwh.settings import Settings
 from rawgwh.source.simulator import Faults, Simulator
 
@@ -25,26 +24,18 @@ def server() -> Iterator[tuple[Simulator, str]]:
         yield sim, url
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return int(code) if code is not None else 0, out, err
-
-
 def test_sync_then_status(
     server: tuple[Simulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, url = server
     wh = tmp_path / "wh"
-    code, out, err = run(
+    code, out, err = run_cli(
         ["sync", "--warehouse", str(wh), "--base-url", url, "--api-key", KEY], capsys
     )
     assert code == 0, err
     assert "games added" in out and "400" in out
     assert raw_games(Settings(warehouse=str(wh))).height == len(sim)
-    code, out, _ = run(["status", "--warehouse", str(wh), "--format", "json"], capsys)
+    code, out, _ = run_cli(["status", "--warehouse", str(wh), "--format", "json"], capsys)
     assert code == 0
     status = json.loads(out)
     tables = {t["name"]: t for t in status["tables"]}
@@ -67,7 +58,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
     args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wh = tmp_path / "wh"
-    code, out, err = run(["sync", "--warehouse", str(wh), "--api-key", KEY, *args], capsys)
+    code, out, err = run_cli(["sync", "--warehouse", str(wh), "--api-key", KEY, *args], capsys)
     assert code in (1, 2)
     assert needle in err
     assert len(err.strip().splitlines()) == 1
@@ -79,7 +70,7 @@ def test_wrong_key_exits_1_without_the_key(
     server: tuple[Simulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, url = server
-    code, out, err = run(
+    code, out, err = run_cli(
         ["sync", "-w", str(tmp_path / "wh"), "--base-url", url, "--api-key", "nope-wrong-key"],
         capsys,
     )
@@ -89,7 +80,7 @@ def test_wrong_key_exits_1_without_the_key(
 
 
 def test_unreachable_base_url_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
+    code, _, err = run_cli(
         [
             "sync",
             "-w",
@@ -112,10 +103,10 @@ def test_spent_budget_commits_then_exits_1(
     _, url = server
     wh = tmp_path / "wh"
     base = ["sync", "-w", str(wh), "--base-url", url, "--api-key", KEY, "--concurrency", "1"]
-    code, _, err = run([*base, "--max-requests", "3"], capsys)
+    code, _, err = run_cli([*base, "--max-requests", "3"], capsys)
     assert code == 1 and "budget" in err and "run the same command again" in err
     assert raw_games(Settings(warehouse=str(wh))).height > 0  # what was fetched is kept
-    code, _, err = run(base, capsys)
+    code, _, err = run_cli(base, capsys)
     assert code == 0, err
     assert raw_games(Settings(warehouse=str(wh))).height == 400
 

@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 import polars as pl
 import pytest
-from helpers import make_settings, raw_games
+from helpers import make_settings, raw_games, run_cli
 from stress.summary import count
 
-from rawgwh.cli import main
 from rawgwh.settings import Settings
 from rawgwh.source.simulator import FaultKind, Faults, Simulator
 from rawgwh.sync import sync
@@ -52,10 +51,7 @@ def _id_of(record: str) -> int | None:
 
 def _sync_cli(wh: Path, url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     args = ["sync", "-w", str(wh), "--base-url", url, "--api-key", KEY, "--concurrency", "4"]
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
+    return run_cli(args, capsys)
 
 
 def _summary_number(out: str, label: str) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 from stress.harness import (
     KEY,
     Cli,
@@ -35,7 +36,6 @@ from stress.harness import (
 )
 from stress.summary import count
 
-from rawgwh.cli import main
 from rawgwh.model import STAR_TABLES
 from rawgwh.settings import Settings
 from rawgwh.source.simulator import Faults, Simulator
@@ -198,10 +198,8 @@ def kill_at(proc: subprocess.Popen[bytes], wh: Path, point: KillPoint, limit: fl
 
 
 def _validate(wh: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["validate", "-w", str(wh)])
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out + err
+    code, out, err = run_cli(["validate", "-w", str(wh)], capsys)
+    return code, out + err
 
 
 @pytest.mark.parametrize("seed", range(SEEDS))
