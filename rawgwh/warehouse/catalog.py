@@ -1,7 +1,8 @@
 """Open the warehouse: its Iceberg catalog, its tables, and the lock that keeps one writer.
 
 The embedded default needs no server: a SQLite catalog (``catalog.db``) and the data
-files in the same folder.
+files in the same folder. Configured warehouses name their catalog (SQL at a URI, or REST,
+typically Nessie) and keep their files in a folder or on S3.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from rawgwh.errors import WarehouseBusy, WarehouseError
+from rawgwh.secrets import redact
 from rawgwh.settings import Settings
+from rawgwh.warehouse.nessie import Nessie, iceberg_uri_for_ref
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -30,22 +33,53 @@ LOCK_FILE = ".rawgwh.lock"
 
 
 class Warehouse:
-    """A warehouse folder with its catalog. ``Warehouse.open(settings)`` to get one."""
+    """A warehouse: its Iceberg catalog, where its files live, and (embedded) its folder.
 
-    def __init__(self, root: Path, catalog: Catalog) -> None:
+    ``Warehouse.open(settings)`` to read, ``Warehouse.for_writing(settings)`` to write.
+    ``root`` is the local folder of a warehouse stored on local disk (None on S3); ``nessie``
+    is set when the catalog is a Nessie server, and ``ref`` is the branch this handle
+    reads and commits to.
+    """
+
+    def __init__(
+        self,
+        root: Path | None,
+        catalog: Catalog,
+        *,
+        settings: Settings | None = None,
+        nessie: Nessie | None = None,
+        ref: str | None = None,
+    ) -> None:
         self.root = root
         self.catalog = catalog
+        self.settings = settings
+        self.nessie = nessie
+        self.ref = ref
+
+    @property
+    def location(self) -> str:
+        if self.settings is not None:
+            return self.settings.warehouse
+        return str(self.root)
 
     @classmethod
     @contextlib.contextmanager
     def for_writing(cls, settings: Settings) -> Iterator[Warehouse]:
         """Create the folder if needed, take the writer lock, then open the catalog: the
-        lock comes first, so a second writer always hears "another sync is writing"."""
-        root = _prepare(settings.warehouse_path, create=True)
+        lock comes first, so a second writer always hears "another sync is writing".
+
+        A warehouse on S3 has no folder to lock: its catalog's optimistic commits turn
+        away a second writer instead.
+        """
+        if settings.on_s3:
+            yield cls.open(settings, create=True)
+            return
+        root = _prepare(settings.warehouse_path, create=True, embedded=settings.embedded)
         had_lock_file = (root / LOCK_FILE).exists()
         with _writer_lock(root):
             try:
-                _check_catalog(root)
+                if settings.embedded:
+                    _check_catalog(root)
             except WarehouseError:
                 if not had_lock_file:  # leave a damaged warehouse exactly as it was
                     (root / LOCK_FILE).unlink(missing_ok=True)
@@ -53,7 +87,14 @@ class Warehouse:
             yield cls.open(settings, create=True)
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool = False) -> Warehouse:
+    def open(cls, settings: Settings, *, create: bool = False, ref: str | None = None) -> Warehouse:
+        """Open the warehouse ``settings`` name; ``ref`` reads another Nessie branch."""
+        if not settings.embedded:
+            return _open_configured(settings, create=create, ref=ref)
+        if ref is not None:
+            raise WarehouseError(
+                "--ref needs a Nessie catalog; the embedded warehouse has no branches"
+            )
         root = _prepare(settings.warehouse_path, create=create)
         from pyiceberg.catalog.sql import SqlCatalog
 
@@ -76,13 +117,25 @@ class Warehouse:
             raise WarehouseError(
                 f"cannot open the catalog in {root}: {type(e).__name__}; is it a rawgwh warehouse?"
             ) from None
-        return cls(root, catalog)
+        return cls(root, catalog, settings=settings)
+
+    def on_ref(self, ref: str) -> Warehouse:
+        """The same warehouse on another Nessie branch."""
+        assert self.settings is not None
+        return _open_configured(self.settings, create=True, ref=ref)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the writer lock; a second writer fails at once with a clear message."""
+        if self.root is None:
+            yield
+            return
         with _writer_lock(self.root):
             yield
+
+    def io_properties(self) -> dict[str, str]:
+        """The catalog's file-IO properties (``s3.*``): what readers need to reach files."""
+        return {k: str(v) for k, v in self.catalog.properties.items() if k.startswith("s3.")}
 
     def table(self, name: str, schema: pa.Schema | None = None) -> Table:
         """Load ``namespace.table``; create it from ``schema`` when missing."""
@@ -99,6 +152,53 @@ class Warehouse:
 
     def has_table(self, name: str) -> bool:
         return bool(self.catalog.table_exists(name))
+
+
+def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Warehouse:
+    """A warehouse with a configured catalog: SQL at a URI, or REST (Nessie)."""
+    properties = settings.catalog_properties()
+    kind = properties.pop("type", "sql").lower()
+    root = (
+        None if settings.on_s3 else _prepare(settings.warehouse_path, create=create, embedded=False)
+    )
+    location = settings.warehouse if settings.on_s3 else settings.warehouse_path.as_uri()
+    properties.setdefault("warehouse", location)
+    nessie: Nessie | None = None
+    try:
+        if kind == "rest":
+            from pyiceberg.catalog.rest import RestCatalog
+
+            uri = properties.pop("uri")
+            nessie = Nessie.probe(uri)
+            branch = ref or settings.branch
+            if nessie is not None:
+                if nessie.hash_of(branch) is None:
+                    if ref is not None or not create:
+                        raise WarehouseError(
+                            f"Nessie has no branch {branch!r}: check --ref/--branch "
+                            "(`rawgwh doctor` lists what is configured)"
+                        )
+                    nessie.create_branch(branch, "main")
+                uri = iceberg_uri_for_ref(uri, branch)
+            elif ref is not None:
+                raise WarehouseError(f"--ref {ref}: the catalog at {redact(uri)} is not Nessie")
+            catalog: Catalog = RestCatalog("rawgwh", uri=uri, **properties)
+            return Warehouse(root, catalog, settings=settings, nessie=nessie, ref=branch)
+        if ref is not None:
+            raise WarehouseError("--ref needs a Nessie catalog; a SQL catalog has no branches")
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        properties["init_catalog_tables"] = str(create).lower()
+        catalog = SqlCatalog("rawgwh", **properties)
+        return Warehouse(root, catalog, settings=settings)
+    except WarehouseError:
+        raise
+    except Exception as e:  # connection, auth and protocol errors of several libraries
+        raise WarehouseError(
+            f"cannot open the catalog at {redact(settings.catalog.get('uri', ''))}: "
+            f"{type(e).__name__}: {redact(str(e).splitlines()[0] if str(e) else '')}; "
+            "run `rawgwh doctor` to check the settings"
+        ) from None
 
 
 def _check_catalog(root: Path) -> None:
@@ -130,11 +230,15 @@ def _has_catalog_tables(path: Path) -> bool:
     return "iceberg_tables" in names
 
 
-def _prepare(root: Path, *, create: bool) -> Path:
+def _prepare(root: Path, *, create: bool, embedded: bool = True) -> Path:
     if root.exists() and not root.is_dir():
         raise WarehouseError(
             f"warehouse path {root} is a file, not a folder: pass --warehouse with a folder"
         )
+    if not embedded:
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        return root
     if not (root / CATALOG_FILE).exists():
         if not create:
             raise WarehouseError(

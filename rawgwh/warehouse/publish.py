@@ -175,7 +175,12 @@ def publish_star(
     else:
         changed = _ids(changed_ids)
         current = {name: star.files(name) for name in STAR_TABLES}
-        fact_parts = read_arrow(ANCHOR_TABLE, current[ANCHOR_TABLE], _FACT_KEYS)
+        fact_parts = read_arrow(
+            ANCHOR_TABLE,
+            current[ANCHOR_TABLE],
+            _FACT_KEYS,
+            properties=star.tables[ANCHOR_TABLE].io.properties,
+        )
         fact_keys = _concat(ANCHOR_TABLE, fact_parts, _FACT_KEYS)
         keys = pl.DataFrame(fact_keys)
         raw = _changed_versions(raw_table, raw_files, marker, changed, keys)
@@ -380,16 +385,17 @@ def _replace_games(
             )
         ]
         drop = pl.Series("game_id", touched)
-        kept = read_arrow(name, base, without_games=drop)
+        io = star.tables[name].io.properties
+        kept = read_arrow(name, base, without_games=drop, properties=io)
         hit = [(f, k) for f, k in zip(base, kept, strict=True) if k.num_rows < f.record_count]
-        parts = read_arrow(name, smalls)
+        parts = read_arrow(name, smalls, properties=io)
         keep = [_keep(part, touched) for part in parts]
         if not new_rows.num_rows and all(pc.all(k).as_py() for k in keep) and len(parts) < 2:
             smalls, parts, keep = [], [], []  # the delta stays as it is
         replaced = {id(f) for f, _ in hit} | {id(f) for f in smalls}
         remaining = [f for f in files if id(f) not in replaced]
         if _needs_compaction(remaining, new_rows.num_rows):
-            parts = read_arrow(name, files)
+            parts = read_arrow(name, files, properties=io)
             rows = _merge(name, parts, [_keep(part, touched) for part in parts], new_rows)
             return _Written(files, _write(star, name, rows), whole=True)
         add = _write(star, name, *(k for _, k in hit), _merge(name, parts, keep, new_rows))
