@@ -117,13 +117,13 @@ def _publish(warehouse: Warehouse, sync_id: str, progress: SyncProgress) -> Publ
 
     Nothing new means no new snapshots: readers keep seeing the same publish.
     """
-    from rawgwh.warehouse.publish import changed_since_publish, publish_star
+    from rawgwh.warehouse.publish import changed_since_publish, publish
 
     changed = changed_since_publish(warehouse)
     if changed is not None and changed.len() == 0:
         return None
     progress.mode = "publishing"
-    return publish_star(warehouse, sync_id=sync_id, changed_ids=changed)
+    return publish(warehouse, sync_id=sync_id, changed_ids=changed)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rawgwh.cli.app import Config, Debug, Quiet, Warehouse, settings_from
+from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Quiet, Warehouse, settings_from
 
 if TYPE_CHECKING:
     from rawgwh.warehouse.publish import PublishResult
@@ -28,25 +28,38 @@ def build_command(
             "raw versions committed since the last publish.",
         ),
     ] = True,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="Nessie branch to publish to [env RAWGWH_BRANCH; main]"),
+    ] = None,
+    profile: Profile = None,
+    catalog_uri: CatalogUri = None,
     config: Config = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Model the raw zone into the star schema, check it, and publish it."""
     from rawgwh.warehouse.catalog import Warehouse as Store
-    from rawgwh.warehouse.publish import changed_since_publish, publish_star
+    from rawgwh.warehouse.publish import changed_since_publish, publish
 
-    settings = settings_from(config, warehouse=warehouse)
+    settings = settings_from(
+        config, warehouse=warehouse, branch=branch, profile=profile, catalog_uri=catalog_uri
+    )
     Store.open(settings)  # fails clearly when there is no warehouse yet
     with Store.for_writing(settings) as store:
         changed = None if full else changed_since_publish(store)
-        result = publish_star(store, sync_id=_build_id(), changed_ids=changed)
+        result = publish(store, sync_id=_build_id(), changed_ids=changed)
     if not quiet:
         _summary(result)
 
 
 def validate_command(
     warehouse: Warehouse = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Check this Nessie branch instead.")
+    ] = None,
+    profile: Profile = None,
+    catalog_uri: CatalogUri = None,
     config: Config = None,
     debug: Debug = False,
 ) -> None:
@@ -54,7 +67,8 @@ def validate_command(
     from rawgwh.warehouse.catalog import Warehouse as Store
     from rawgwh.warehouse.publish import check_published
 
-    results = check_published(Store.open(settings_from(config, warehouse=warehouse)))
+    settings = settings_from(config, warehouse=warehouse, profile=profile, catalog_uri=catalog_uri)
+    results = check_published(Store.open(settings, ref=ref))
     _checks_table(results)
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rawgwh.cli.app import Config, Debug, Warehouse, settings_from
+from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Warehouse, settings_from
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,13 @@ def query_command(
     list_examples: Annotated[
         bool, typer.Option("--list-examples", help="List the example queries and exit.")
     ] = False,
+    ref: Annotated[
+        str | None,
+        typer.Option("--ref", help="Read this Nessie branch (default: the configured branch)."),
+    ] = None,
     warehouse: Warehouse = None,
+    profile: Profile = None,
+    catalog_uri: CatalogUri = None,
     config: Config = None,
     debug: Debug = False,
 ) -> None:
@@ -70,8 +76,8 @@ def query_command(
 
     from rawgwh.query.warehouse import open_warehouse_engine
 
-    settings = settings_from(config, warehouse=warehouse)
-    with open_warehouse_engine(settings, as_of=as_of) as engine:
+    settings = settings_from(config, warehouse=warehouse, profile=profile, catalog_uri=catalog_uri)
+    with open_warehouse_engine(settings, as_of=as_of, ref=ref) as engine:
         if sql is None:
             from rawgwh.query.shell import run_shell
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rawgwh.cli.app import Config, Debug, Warehouse, settings_from
+from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Warehouse, settings_from
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +20,8 @@ def status_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="table (for people) or json (for scripts)")
     ] = "table",
+    profile: Profile = None,
+    catalog_uri: CatalogUri = None,
     config: Config = None,
     debug: Debug = False,
 ) -> None:
@@ -32,7 +34,8 @@ def status_command(
 
     if output_format not in ("table", "json"):
         raise ConfigError(f"--format must be table or json, got {output_format!r}")
-    status = warehouse_status(settings_from(config, warehouse=warehouse))
+    settings = settings_from(config, warehouse=warehouse, profile=profile, catalog_uri=catalog_uri)
+    status = warehouse_status(settings)
     if output_format == "json":
         typer.echo(json.dumps(asdict(status), indent=2, default=str))
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rawgwh.cli.app import Config, Debug, Quiet, Warehouse, settings_from
+from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Quiet, Warehouse, settings_from
 
 if TYPE_CHECKING:
     from rawgwh.sync import SyncProgress, SyncResult
@@ -61,6 +61,12 @@ def sync_command(
         Path | None,
         typer.Option("--demo-file", help="Serve these records (.jsonl.gz) in the demo."),
     ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="Nessie branch to publish to [env RAWGWH_BRANCH; main]"),
+    ] = None,
+    profile: Profile = None,
+    catalog_uri: CatalogUri = None,
     config: Config = None,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -82,6 +88,9 @@ def sync_command(
         "base_url": base_url,
         "max_requests": max_requests,
         "concurrency": concurrency,
+        "branch": branch,
+        "profile": profile,
+        "catalog_uri": catalog_uri,
     }
     settings = settings_from(config, **flags)
     progress = SyncProgress()

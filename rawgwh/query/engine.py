@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from rawgwh.errors import QueryError
 from rawgwh.query.sandbox import check_read_only, lock_down, one_line, sql_string
+from rawgwh.warehouse.storage import is_remote
 
 __all__ = ["QueryEngine", "quote_identifier"]
 
@@ -51,9 +52,11 @@ class QueryEngine:
         schemas: Mapping[str, pa.Schema] | None = None,
         columns: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         allowed_roots: Sequence[str] = (),
+        storage: Mapping[str, str] | None = None,
     ) -> None:
         schemas = schemas or {}
         columns = columns or {}
+        self._storage = dict(storage or {})
         self._con = duckdb.connect(":memory:")
         try:
             # Data files are immutable (Iceberg writes new ones): keep their footers, so a
@@ -62,6 +65,9 @@ class QueryEngine:
             files: list[str] = []
             for name, locations in sorted(tables.items()):
                 paths = [_local(p) for p in locations]
+                if any(is_remote(p) for p in paths):
+                    self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
+                    continue
                 files.extend(paths)
                 if not paths and name in columns and name not in schemas:
                     sql = self._empty_view_sql(name, columns[name])
@@ -94,6 +100,27 @@ class QueryEngine:
         return self._empty_view_sql(
             name, [(f, str(t)) for f, t in zip(schema.names, types, strict=True)]
         )
+
+    def _remote_view_sql(self, name: str, paths: list[str], schema: pa.Schema | None) -> str:
+        """A view over files on S3, read through pyarrow's S3 client as an Arrow dataset.
+
+        DuckDB scans the dataset lazily (projections and filters pushed down); the
+        connection itself never gets network access, so its lock-down holds.
+        """
+        import pyarrow.dataset as ds
+
+        from rawgwh.warehouse.storage import pyarrow_filesystem, strip_scheme
+
+        filesystem = pyarrow_filesystem(self._storage)
+        dataset = ds.dataset(
+            [strip_scheme(p) for p in paths],
+            schema=schema,
+            format="parquet",
+            filesystem=filesystem,
+        )
+        source = f"__rawgwh_{name}"
+        self._con.register(source, dataset)
+        return f"CREATE VIEW {quote_identifier(name)} AS SELECT * FROM {quote_identifier(source)}"
 
     @staticmethod
     def _empty_view_sql(name: str, columns: Sequence[tuple[str, str]]) -> str:

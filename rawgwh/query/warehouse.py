@@ -70,13 +70,14 @@ def parse_as_of(value: str) -> int | datetime:
 
 
 def open_warehouse_engine(
-    settings: Settings, *, as_of: str | None = None, fast: bool = True
+    settings: Settings, *, as_of: str | None = None, fast: bool = True, ref: str | None = None
 ) -> QueryEngine:
     """A read-only engine over every star and raw table, at ``as_of`` or the latest publish.
 
-    ``fast=False`` always asks pyiceberg (the fast path must list the same files).
+    ``ref`` reads another Nessie branch. ``fast=False`` always asks pyiceberg (the fast path
+    must list the same files).
     """
-    if as_of is None and fast:
+    if as_of is None and fast and ref is None and settings.embedded:
         root = settings.warehouse_path
         try:
             latest = fastpath.latest_tables(root)
@@ -86,12 +87,13 @@ def open_warehouse_engine(
             return QueryEngine(latest.files, columns=latest.columns, allowed_roots=[str(root)])
     from rawgwh.warehouse.catalog import Warehouse
 
-    warehouse = Warehouse.open(settings)
+    warehouse = Warehouse.open(settings, ref=ref)
     selected = select_snapshots(warehouse, as_of)
     return QueryEngine(
         {name: at.files() for name, at in selected.items()},
         schemas={name: at.schema() for name, at in selected.items()},
-        allowed_roots=[str(warehouse.root)],
+        allowed_roots=[str(warehouse.root)] if warehouse.root is not None else [],
+        storage=warehouse.io_properties(),
     )
 
 

@@ -61,4 +61,7 @@ def warehouse_status(settings: Settings) -> WarehouseStatus:
     state = (
         RawZone(warehouse, create=False).state() if warehouse.has_table(RAW_GAMES) else SyncState()
     )
-    return WarehouseStatus(str(warehouse.root), sorted(tables, key=lambda t: t.name), state)
+    location = str(warehouse.root) if warehouse.root is not None else warehouse.location
+    if warehouse.ref is not None:
+        location += f" @ {warehouse.ref}"
+    return WarehouseStatus(location, sorted(tables, key=lambda t: t.name), state)

@@ -44,8 +44,8 @@ def iceberg_uri_for_ref(catalog_uri: str, ref: str) -> str:
 
 
 def _ref_segment(ref: str) -> str:
-    # API v2 paths write a slash inside a reference name as "~" (Nessie's escaping).
-    return quote(ref.replace("/", "~"), safe="~@")
+    # A slash inside a reference name ("rawgwh/sync-...") is percent-encoded in paths.
+    return quote(ref, safe="@")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rawgwh.errors import WarehouseError
+from rawgwh.errors import ValidationFailed, WarehouseError
 from rawgwh.model import (
     DIMENSIONS,
     GAME_TABLES,
@@ -55,6 +55,7 @@ from rawgwh.warehouse.star_zone import (
     PublishedMarker,
     StarZone,
     data_files,
+    files_by_sequence,
     read_arrow,
     read_files,
 )
@@ -69,10 +70,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PublishResult",
+    "publish",
+    "sync_branch",
     "Validator",
     "changed_since_publish",
     "check_published",
     "publish_star",
+    "published_raw_files",
     "validate_star",
 ]
 
@@ -133,11 +137,14 @@ def publish_star(
     changed_ids: Iterable[int] | pl.Series | None = None,
     deleted_ids: Iterable[int] | pl.Series | None = None,
     validator: Validator | None = None,
+    keep_failed: bool = False,
 ) -> PublishResult:
     """Model ``raw.games`` into the star and publish it; ``changed_ids=None`` rebuilds all.
 
     Incremental publishes fall back to a full one when nothing was published yet or the
-    last publish did not finish. The caller holds the writer lock.
+    last publish did not finish. The caller holds the writer lock. ``keep_failed`` commits
+    a star that failed its checks before raising (for a Nessie branch nobody reads, where
+    the failed candidate stays for inspection); without it nothing is written.
     """
     started = default_timer()
     timings: dict[str, float] = {}
@@ -165,7 +172,7 @@ def publish_star(
         clock("build")
         tables = star_to_arrow(build.tables)
         del build, raw
-        check(tables, expected)
+        failure = _checked(lambda: check(tables, expected), keep_failed)
         clock("validate")
         games_total = tables[ANCHOR_TABLE].num_rows
         current = {name: star.files(name) for name in tables}
@@ -195,7 +202,9 @@ def publish_star(
         touched_ids = touched.to_arrow()
         old_ids = fact_keys.column("game_id")
         kept_ids = old_ids.filter(pc.invert(pc.is_in(old_ids, value_set=touched_ids)))
-        _check_delta(check, previous, new, kept_ids, expected)
+        failure = _checked(
+            lambda: _check_delta(check, previous, new, kept_ids, expected), keep_failed
+        )
         clock("validate")
         games_total = len(kept_ids) + new[ANCHOR_TABLE].num_rows
         touched_list = touched.to_list()
@@ -218,8 +227,13 @@ def publish_star(
         )
     mode: Literal["full", "incremental"] = "full" if full else "incremental"
     raw_id = raw_snapshot.snapshot_id if raw_snapshot else None
-    star.set_marker(PublishedMarker(sync_id, mode, snapshots, raw_id, expected))
+    # Format v1 tables have no sequence numbers (all zero).
+    versioned = raw_snapshot is not None and raw_table.format_version >= 2
+    raw_sequence = raw_snapshot.sequence_number if raw_snapshot and versioned else None
+    star.set_marker(PublishedMarker(sync_id, mode, snapshots, raw_id, expected, raw_sequence))
     clock("commit")
+    if failure is not None:
+        raise failure
     return PublishResult(
         sync_id=sync_id,
         mode=mode,
@@ -232,6 +246,72 @@ def publish_star(
         seconds=default_timer() - started,
         timings=timings,
     )
+
+
+def _checked(run: Callable[[], None], keep_failed: bool) -> ValidationFailed | None:
+    """Run the checks; their failure, when the caller keeps failed stars, else raise it."""
+    try:
+        run()
+    except ValidationFailed as e:
+        if not keep_failed:
+            raise
+        return e
+    return None
+
+
+def publish(
+    warehouse: Warehouse,
+    *,
+    sync_id: str,
+    changed_ids: Iterable[int] | pl.Series | None = None,
+    deleted_ids: Iterable[int] | pl.Series | None = None,
+    validator: Validator | None = None,
+) -> PublishResult:
+    """:func:`publish_star`, atomically wherever the catalog allows.
+
+    On Nessie the star is written and checked on a fresh branch ``rawgwh/sync-<id>`` made
+    from the target branch, then merged into it in one commit: readers of the target see
+    every star table change at once. A failed check leaves the target untouched and the
+    branch in place, holding the failed candidate, for inspection.
+    """
+    nessie, target = warehouse.nessie, warehouse.ref
+    if nessie is None or target is None:
+        return publish_star(
+            warehouse,
+            sync_id=sync_id,
+            changed_ids=changed_ids,
+            deleted_ids=deleted_ids,
+            validator=validator,
+        )
+    branch = sync_branch(sync_id)
+    nessie.delete_branch(branch)  # a retried publish starts again from the target's head
+    nessie.create_branch(branch, target)
+    staged = warehouse.on_ref(branch)
+    try:
+        result = publish_star(
+            staged,
+            sync_id=sync_id,
+            changed_ids=changed_ids,
+            deleted_ids=deleted_ids,
+            validator=validator,
+            keep_failed=True,
+        )
+    except ValidationFailed as e:
+        raise ValidationFailed(
+            f"{e}; branch {target} is unchanged, and the failed star is kept on branch "
+            f"{branch} (`rawgwh query --ref {branch}`)"
+        ) from None
+    except BaseException:
+        nessie.delete_branch(branch)
+        raise
+    nessie.merge(branch, target, f"rawgwh publish {sync_id} ({result.mode})")
+    nessie.delete_branch(branch)
+    return result
+
+
+def sync_branch(sync_id: str) -> str:
+    """The Nessie branch a sync's publish is staged on."""
+    return f"rawgwh/sync-{sync_id}"
 
 
 def validate_star(tables: Mapping[str, pa.Table], expected_games: int | None) -> None:
@@ -307,11 +387,7 @@ def _changed_versions(
     new version at all), where the previous latest may still win. ``fact`` holds the
     previous fact's ``game_id`` and ``updated``.
     """
-    seen = (
-        {f.file_path for f in data_files(raw_table, marker.raw_snapshot)}
-        if marker.raw_snapshot is not None
-        else set()
-    )
+    seen = published_raw_files(raw_table, marker)
     new_files = [f for f in raw_files if f.file_path not in seen]
     old_files = [f for f in raw_files if f.file_path in seen]
     wanted = pl.col("id").is_in(changed.implode())
@@ -559,6 +635,23 @@ def _commit(table: Table, delete: list[DataFile], add: list[DataFile], sync_id: 
     return snapshot.snapshot_id
 
 
+def published_raw_files(raw_table: Table, marker: PublishedMarker) -> set[str]:
+    """The paths of the ``raw.games`` data files the publish ``marker`` was built from.
+
+    By sequence number where the marker has one (it survives catalogs that keep only the
+    current snapshot), else by the raw snapshot it names.
+    """
+    if marker.raw_sequence is not None:
+        return {
+            f.file_path
+            for f, sequence in files_by_sequence(raw_table)
+            if sequence <= marker.raw_sequence
+        }
+    if marker.raw_snapshot is None:
+        return set()
+    return {f.file_path for f in data_files(raw_table, marker.raw_snapshot)}
+
+
 def changed_since_publish(warehouse: Warehouse) -> pl.Series | None:
     """Ids of games with raw versions committed since the last publish (None: never published).
 
@@ -569,7 +662,7 @@ def changed_since_publish(warehouse: Warehouse) -> pl.Series | None:
     if marker is None or marker.raw_snapshot is None or not warehouse.has_table(RAW_GAMES):
         return None
     raw_table = warehouse.table(RAW_GAMES)
-    seen = {f.file_path for f in data_files(raw_table, marker.raw_snapshot)}
+    seen = published_raw_files(raw_table, marker)
     new = [f for f in data_files(raw_table) if f.file_path not in seen]
     frame = read_files(raw_table, new, columns=["id"]).unique().collect()
     return frame.get_column("id").rename("game_id")
@@ -589,6 +682,8 @@ def check_published(warehouse: Warehouse) -> list[CheckResult]:
     expected = marker.games
     if expected is None and marker.raw_snapshot is not None:
         raw_table = warehouse.table(RAW_GAMES)
-        raw = read_files(raw_table, data_files(raw_table, marker.raw_snapshot), columns=["id"])
+        seen = published_raw_files(raw_table, marker)
+        files = [f for f in data_files(raw_table) if f.file_path in seen]
+        raw = read_files(raw_table, files, columns=["id"])
         expected = int(raw.select(pl.col("id").n_unique()).collect().item())
     return run_checks(tables, expected_games=expected)

@@ -79,6 +79,9 @@ class PublishedMarker:
     snapshots: dict[str, int]
     raw_snapshot: int | None = None
     games: int | None = None  # the games the publish was checked against (raw minus deleted)
+    # The raw snapshot's sequence number: files with a higher one arrived since. Catalogs
+    # that keep only the current snapshot (Nessie) forget raw_snapshot, never this.
+    raw_sequence: int | None = None
 
     def to_json(self) -> str:
         return orjson.dumps(
@@ -88,6 +91,7 @@ class PublishedMarker:
                 "snapshots": self.snapshots,
                 "raw_snapshot": self.raw_snapshot,
                 "games": self.games,
+                "raw_sequence": self.raw_sequence,
             }
         ).decode()
 
@@ -97,13 +101,14 @@ class PublishedMarker:
             return None
         data: dict[str, Any] = orjson.loads(text)
         snapshots = {str(k): int(v) for k, v in data.get("snapshots", {}).items()}
-        raw, games = data.get("raw_snapshot"), data.get("games")
+        raw, games, sequence = data.get("raw_snapshot"), data.get("games"), data.get("raw_sequence")
         return cls(
             str(data["sync_id"]),
             str(data.get("mode", "")),
             snapshots,
             int(raw) if raw is not None else None,
             int(games) if games is not None else None,
+            int(sequence) if sequence is not None else None,
         )
 
 
@@ -204,6 +209,19 @@ def data_files(table: Table, snapshot_id: int | None = None) -> list[DataFile]:
     if any(t.delete_files for t in tasks):  # rawgwh appends or rewrites: never delete files
         raise WarehouseError(f"{table.name()} has delete files, which rawgwh does not write")
     return [t.file for t in tasks]
+
+
+def files_by_sequence(table: Table) -> list[tuple[DataFile, int]]:
+    """The current data files of ``table``, each with the sequence number that added it."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return []
+    out: list[tuple[DataFile, int]] = []
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            sequence = entry.sequence_number
+            out.append((entry.data_file, sequence if sequence is not None else 0))
+    return out
 
 
 class StarZone:
