@@ -31,6 +31,16 @@ Warehouse = Annotated[
 Config = Annotated[
     Path | None, typer.Option("--config", help="Config file [env RAWGWH_CONFIG; ./rawgwh.toml]")
 ]
+Profile = Annotated[
+    str | None, typer.Option("--profile", help="Config profile [env RAWGWH_PROFILE]")
+]
+CatalogUri = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog-uri",
+        help="Iceberg REST (http://HOST:19120/iceberg) or SQL catalog URI [env RAWGWH_CATALOG_URI]",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")]
 
@@ -48,9 +58,9 @@ def _root(debug: Debug = False) -> None:
 
 def _register() -> None:
     # Command modules import only typer at import time, so `rawgwh --help` stays fast.
-    from rawgwh.cli import build_cmd, query_cmd, simulate_cmd, status_cmd, sync_cmd
+    from rawgwh.cli import build_cmd, doctor_cmd, query_cmd, simulate_cmd, status_cmd, sync_cmd
 
-    for module in (sync_cmd, status_cmd, simulate_cmd, build_cmd, query_cmd):
+    for module in (sync_cmd, status_cmd, simulate_cmd, build_cmd, query_cmd, doctor_cmd):
         module.register(app)
 
 
