@@ -29,3 +29,11 @@ bench-query *ARGS:
 # The adversarial suite with the full kill-harness seed set; prints the summary table.
 stress:
     RAWGWH_KILL_SEEDS=24 uv run pytest tests/stress tests/cli/test_hostile_users.py tests/raw/test_parse_properties.py
+
+# Start the local Nessie + S3 (moto) stack and print the shell lines to point a shell at it.
+stack-local:
+    uv run python tests/stack.py start && uv run python tests/stack.py env
+
+# Stop the local stack.
+stack-stop:
+    uv run python tests/stack.py stop

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from stack_fixture import nessie_branch, stack  # noqa: F401  (Nessie + S3 stack fixtures)
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "rawg" / "games-2015.jsonl.gz"
 
@@ -21,6 +22,34 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(("RAWG", "AWS", "PYICEBERG")):
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests using ``backend`` run twice: on the embedded default and on the full stack."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("embedded_only")
+        metafunc.parametrize(
+            "backend", ["embedded"] if only else ["embedded", "stack"], indirect=True
+        )
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where this test's warehouses live: ``make_settings`` follows it."""
+    import helpers
+
+    if request.param == "embedded":
+        yield "embedded"
+        return
+    info = request.getfixturevalue("stack")
+    branch = request.getfixturevalue("nessie_branch")
+    helpers.BACKEND = helpers.StackTarget(
+        info.iceberg_uri, info.s3_endpoint, info.bucket, info.access_key, info.secret_key, branch
+    )
+    try:
+        yield "stack"
+    finally:
+        helpers.BACKEND = None
 
 
 @pytest.fixture(scope="session")

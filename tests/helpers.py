@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,41 @@ from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.raw_zone import RawZone
 
 
+@dataclass(frozen=True)
+class StackTarget:
+    """Where tests put warehouses on the full stack: Nessie on S3, one branch per test."""
+
+    iceberg_uri: str
+    s3_endpoint: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    branch: str
+
+    def values(self) -> dict[str, Any]:
+        return {
+            # Nessie places tables itself; a fresh prefix keeps each test's files apart.
+            "warehouse": f"s3://{self.bucket}/tests/{uuid.uuid4().hex[:12]}",
+            "branch": self.branch,
+            "catalog": {
+                "type": "rest",
+                "uri": self.iceberg_uri,
+                "s3.endpoint": self.s3_endpoint,
+                "s3.access-key-id": self.access_key,
+                "s3.secret-access-key": self.secret_key,
+                "s3.region": "us-east-1",
+                "s3.path-style-access": "true",
+            },
+        }
+
+
+#: Set by the ``backend`` fixture: the stack this test runs on, or None (embedded).
+BACKEND: StackTarget | None = None
+
+
 def make_settings(warehouse: Path, base_url: str, **overrides: Any) -> Settings:
+    """Settings for a test warehouse at ``warehouse``, or on the stack when the test runs
+    with ``backend`` = stack (then each distinct folder maps to its own Nessie branch)."""
     key = overrides.pop("api_key", "test-key-1234")
     values: dict[str, Any] = {
         "warehouse": str(warehouse),
@@ -24,8 +60,50 @@ def make_settings(warehouse: Path, base_url: str, **overrides: Any) -> Settings:
         "backoff_max": 0.05,
         "timeout": 5.0,
     }
+    if BACKEND is not None:
+        values.update(_stack_values(BACKEND, warehouse))
     values.update(overrides)
     return Settings(**values)
+
+
+_stack_folders: dict[tuple[str, Path], dict[str, Any]] = {}
+
+
+def _stack_values(target: StackTarget, warehouse: Path) -> dict[str, Any]:
+    """The same local folder always means the same stack warehouse (a test may reopen it);
+    a second folder in one test gets a branch of its own."""
+    key = (target.branch, warehouse)
+    if key not in _stack_folders:
+        known = sum(1 for b, _ in _stack_folders if b == target.branch)
+        branch = target.branch if known == 0 else f"{target.branch}-{known}"
+        _stack_folders[key] = StackTarget(
+            target.iceberg_uri,
+            target.s3_endpoint,
+            target.bucket,
+            target.access_key,
+            target.secret_key,
+            branch,
+        ).values()
+    return _stack_folders[key]
+
+
+def settings_toml(settings: Settings, **extra: Any) -> str:
+    """A rawgwh.toml naming the same warehouse as ``settings`` (for subprocess runs)."""
+    lines = [f"{k} = {_toml(v)}" for k, v in extra.items()]
+    lines.append(f"warehouse = {_toml(settings.warehouse)}")
+    lines.append(f"branch = {_toml(settings.branch)}")
+    if settings.catalog:
+        lines.append("[catalog]")
+        lines += [f"{_toml(k)} = {_toml(v)}" for k, v in settings.catalog_properties().items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def raw_games(settings: Settings) -> pl.DataFrame:

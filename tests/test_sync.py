@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from helpers import latest, make_settings, raw_games
+from helpers import latest, make_settings, raw_games, settings_toml
 
 from rawgwh.errors import AuthError, BudgetExhausted, UnreachableError
 from rawgwh.source.simulator import Faults, Simulator
@@ -17,6 +17,9 @@ from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.raw_zone import RawZone
 
 KEY = "test-key-1234"
+
+# Run on the embedded warehouse and on the full stack (Nessie + S3).
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture
@@ -249,14 +252,14 @@ def test_killed_sync_resumes_and_converges(tmp_path: Path) -> None:
 
     sim = Simulator.synthetic(n_games=1_500, seed=21)
     config = tmp_path / "rawgwh.toml"
-    config.write_text("batch_games = 200\nconcurrency = 1\n")
     wh = tmp_path / "wh"
     faults = Faults(rate=1.0, kinds={"slow"}, slow_seconds=0.02, seed=1)
     with sim.serve(port=0, api_key=KEY, faults=faults) as url:
-        args = [sys.executable, "-m", "rawgwh", "sync", "-q", "-w", str(wh), "--base-url", url]
+        settings = make_settings(wh, url)
+        config.write_text(settings_toml(settings, batch_games=200, concurrency=1))
+        args = [sys.executable, "-m", "rawgwh", "sync", "-q", "--base-url", url]
         env = {"RAWG_API_KEY": KEY, "PATH": "/usr/bin:/bin", "RAWGWH_CONFIG": str(config)}
         proc = subprocess.Popen(args, env=env)
-        settings = make_settings(wh, url)
         deadline = time.time() + 60
         while time.time() < deadline:
             time.sleep(0.2)

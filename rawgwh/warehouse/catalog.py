@@ -158,11 +158,13 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
     """A warehouse with a configured catalog: SQL at a URI, or REST (Nessie)."""
     properties = settings.catalog_properties()
     kind = properties.pop("type", "sql").lower()
-    root = (
-        None if settings.on_s3 else _prepare(settings.warehouse_path, create=create, embedded=False)
-    )
-    location = settings.warehouse if settings.on_s3 else settings.warehouse_path.as_uri()
-    properties.setdefault("warehouse", location)
+    # A REST catalog places tables itself (Nessie from its own warehouse configuration);
+    # a SQL catalog writes under the configured folder or bucket.
+    local = not settings.on_s3 and kind != "rest"
+    root = _prepare(settings.warehouse_path, create=create, embedded=False) if local else None
+    if kind != "rest":
+        location = settings.warehouse if settings.on_s3 else settings.warehouse_path.as_uri()
+        properties.setdefault("warehouse", location)
     nessie: Nessie | None = None
     try:
         if kind == "rest":

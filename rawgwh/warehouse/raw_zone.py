@@ -28,7 +28,9 @@ class RawZone:
         (a reader racing a first sync would otherwise create them twice)."""
         self.warehouse = warehouse
         if not create and not warehouse.has_table(RAW_GAMES):
-            raise WarehouseError(f"no raw zone in {warehouse.root} yet: run `rawgwh sync` first")
+            raise WarehouseError(
+                f"no raw zone in {warehouse.location} yet: run `rawgwh sync` first"
+            )
         self.games: Table = warehouse.table(RAW_GAMES, RAW_GAMES_SCHEMA if create else None)
         self.rejects: Table = warehouse.table(RAW_REJECTS, REJECTS_SCHEMA if create else None)
 
