@@ -172,16 +172,20 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
 
             uri = properties.pop("uri")
             nessie = Nessie.probe(uri)
-            branch = ref or settings.branch
+            branch, _, at = (ref or settings.branch).partition("@")
             if nessie is not None:
-                if nessie.hash_of(branch) is None:
+                head = nessie.hash_of(branch)
+                if head is None:
                     if ref is not None or not create:
                         raise WarehouseError(
                             f"Nessie has no branch {branch!r}: check --ref/--branch "
                             "(`rawgwh doctor` lists what is configured)"
                         )
                     nessie.create_branch(branch, "main")
-                uri = iceberg_uri_for_ref(uri, branch)
+                # Readers pin one commit, so every table they load comes from the same one:
+                # a merge landing between two table loads cannot mix two publishes.
+                pinned = None if create and not at else f"{branch}@{at or head}"
+                uri = iceberg_uri_for_ref(uri, pinned or branch)
             elif ref is not None:
                 raise WarehouseError(f"--ref {ref}: the catalog at {redact(uri)} is not Nessie")
             catalog: Catalog = RestCatalog("rawgwh", uri=uri, **properties)
