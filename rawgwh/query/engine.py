@@ -53,6 +53,7 @@ class QueryEngine:
         columns: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         allowed_roots: Sequence[str] = (),
         storage: Mapping[str, str] | None = None,
+        remote_reader: str = "arrow",
     ) -> None:
         schemas = schemas or {}
         columns = columns or {}
@@ -66,8 +67,10 @@ class QueryEngine:
             for name, locations in sorted(tables.items()):
                 paths = [_local(p) for p in locations]
                 if any(is_remote(p) for p in paths):
-                    self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
-                    continue
+                    if remote_reader == "arrow":
+                        self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
+                        continue
+                    self._register_fsspec()
                 files.extend(paths)
                 if not paths and name in columns and name not in schemas:
                     sql = self._empty_view_sql(name, columns[name])
@@ -100,6 +103,15 @@ class QueryEngine:
         return self._empty_view_sql(
             name, [(f, str(t)) for f, t in zip(schema.names, types, strict=True)]
         )
+
+    def _register_fsspec(self) -> None:
+        """DuckDB reading S3 itself through s3fs (the alternative to Arrow datasets)."""
+        if getattr(self, "_fsspec", False):
+            return
+        from rawgwh.warehouse.storage import s3fs_filesystem
+
+        self._con.register_filesystem(s3fs_filesystem(self._storage))
+        self._fsspec = True
 
     def _remote_view_sql(self, name: str, paths: list[str], schema: pa.Schema | None) -> str:
         """A view over files on S3, read through pyarrow's S3 client as an Arrow dataset.

@@ -70,12 +70,19 @@ def parse_as_of(value: str) -> int | datetime:
 
 
 def open_warehouse_engine(
-    settings: Settings, *, as_of: str | None = None, fast: bool = True, ref: str | None = None
+    settings: Settings,
+    *,
+    as_of: str | None = None,
+    fast: bool = True,
+    ref: str | None = None,
+    remote_reader: str = "arrow",
 ) -> QueryEngine:
     """A read-only engine over every star and raw table, at ``as_of`` or the latest publish.
 
-    ``ref`` reads another Nessie branch. ``fast=False`` always asks pyiceberg (the fast path
-    must list the same files).
+    ``ref`` reads another Nessie branch. Files on S3 are read as Arrow datasets through
+    pyarrow's S3 client (``remote_reader="fsspec"``: by DuckDB through s3fs; see
+    ``benchmarks/stack_bench.py`` for why Arrow is the default). ``fast=False`` always asks
+    pyiceberg (the fast path must list the same files).
     """
     if as_of is None and fast and ref is None and settings.embedded:
         root = settings.warehouse_path
@@ -94,6 +101,7 @@ def open_warehouse_engine(
         schemas={name: at.schema() for name, at in selected.items()},
         allowed_roots=[str(warehouse.root)] if warehouse.root is not None else [],
         storage=warehouse.io_properties(),
+        remote_reader=remote_reader,
     )
 
 

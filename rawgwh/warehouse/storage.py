@@ -21,6 +21,7 @@ __all__ = [
     "local_path",
     "polars_storage_options",
     "pyarrow_filesystem",
+    "s3fs_filesystem",
     "strip_scheme",
 ]
 
@@ -94,3 +95,21 @@ def pyarrow_filesystem(properties: Mapping[str, str]) -> pafs.S3FileSystem:
     if _flag(properties.get("s3.path-style-access")):
         kwargs["force_virtual_addressing"] = False
     return fs.S3FileSystem(**kwargs)
+
+
+def s3fs_filesystem(properties: Mapping[str, str]) -> Any:
+    """An s3fs (fsspec) filesystem from pyiceberg ``s3.*`` properties."""
+    import s3fs
+
+    client: dict[str, Any] = {"region_name": properties.get("s3.region") or "us-east-1"}
+    config: dict[str, Any] = {}
+    if _flag(properties.get("s3.path-style-access")):
+        config["s3"] = {"addressing_style": "path"}
+    return s3fs.S3FileSystem(
+        key=properties.get("s3.access-key-id"),
+        secret=properties.get("s3.secret-access-key"),
+        token=properties.get("s3.session-token"),
+        endpoint_url=properties.get("s3.endpoint"),
+        client_kwargs=client,
+        config_kwargs=config,
+    )
