@@ -2,7 +2,7 @@
 
 No Docker engine runs here, so these checks are the contract: the file is valid Compose, every
 service is pinned and health-checked, Nessie stores its warehouse in a bucket the setup job creates
-on the MinIO service, and the ports, credentials and settings that docs/full-stack.md quotes are the
+on the MinIO service, and the ports, credentials and settings that the README's Full stack section quotes are the
 ones the file sets. Each check is also run against broken copies to show it can fail.
 """
 
@@ -23,7 +23,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose.yaml"
-DOC = ROOT / "docs" / "full-stack.md"
+DOC = ROOT / "README.md"
 SCHEMA = Path(__file__).parent / "compose" / "compose-spec.json"
 
 NESSIE = "nessie"
@@ -97,7 +97,7 @@ def host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-# --- reading docs/full-stack.md -----------------------------------------------------------------
+# --- reading the README's Full stack section -----------------------------------------------------------------
 
 
 def _cell(text: str) -> str:
@@ -309,7 +309,14 @@ def compose() -> Compose:
 
 @pytest.fixture(scope="module")
 def doc_text() -> str:
-    return DOC.read_text()
+    return full_stack_section(DOC.read_text())
+
+
+def full_stack_section(readme: str) -> str:
+    """The README's "## Full stack" section, up to the next second-level heading."""
+    start = readme.index("## Full stack")
+    end = readme.find("\n## ", start + 1)
+    return readme[start:] if end < 0 else readme[start:end]
 
 
 def test_vendored_schema_is_a_valid_draft7_schema() -> None:
