@@ -191,6 +191,11 @@ def _jar_path() -> Path:
     )
 
 
+def jar_cached() -> bool:
+    """True when the Nessie runner jar is already in the cache (no download needed)."""
+    return _jar_path().is_file()
+
+
 def _sha1(path: Path) -> str:
     digest = hashlib.sha1()
     with open(path, "rb") as handle:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from stack import (
     acquire,
     create_branch,
     delete_branch,
+    jar_cached,
     java_available,
     release,
 )
@@ -28,6 +30,8 @@ def stack() -> Iterator[StackInfo]:
     still uses it (the last one stops it); a stack started by `tests/stack.py start` is kept.
     """
     reason = java_available()
+    if reason is None and not jar_cached() and shutil.which("mvn") is None:
+        reason = "the Nessie jar is not cached and Maven (mvn) is not installed to fetch it"
     if reason is not None:
         pytest.skip(f"Nessie stack unavailable: {reason}")
     try:
