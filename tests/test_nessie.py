@@ -235,3 +235,41 @@ def test_ref_on_the_embedded_warehouse_is_a_clear_error(
     )
     assert code == 1 and err.count("\n") == 1
     assert "Nessie" in err or "no warehouse" in err
+
+
+def test_as_of_reads_the_branch_as_it_was(
+    target: StackTarget,
+    sim: Simulator,
+    served: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    settings = stack_settings(target, served)
+    sync(settings)
+    time.sleep(0.05)
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    changed = sim.touch(25, seed=9)
+    second = sync(settings)
+    assert second.published is not None
+    sql = "SELECT count(*) AS n FROM fact_games WHERE updated >= '2100-01-01' OR game_id IN ({})"
+    sql = sql.format(", ".join(str(i) for i in changed))
+    latest_sql = "SELECT max(updated) AS u FROM fact_games"
+    with open_warehouse_engine(settings, as_of=between.isoformat()) as then:
+        old_max = then.query(latest_sql).column(0)[0].as_py()
+        assert then.query(sql).column(0)[0].as_py() == len(changed)
+    with open_warehouse_engine(settings) as now:
+        assert now.query(latest_sql).column(0)[0].as_py() > old_max
+    config = tmp_path / "rawgwh.toml"
+    config.write_text(settings_toml(settings))
+    code, _, err = run_cli(
+        ["query", "--config", str(config), "--as-of", "1234567890123", "SELECT 1"], capsys
+    )
+    assert code == 1 and err.count("\n") == 1 and "--ref BRANCH@HASH" in err
+    code, _, err = run_cli(
+        ["query", "--config", str(config), "--as-of", "2001-01-01T00:00:00", "SELECT 1"], capsys
+    )
+    assert code == 1 and "held nothing yet" in err

@@ -94,6 +94,8 @@ def open_warehouse_engine(
             return QueryEngine(latest.files, columns=latest.columns, allowed_roots=[str(root)])
     from rawgwh.warehouse.catalog import Warehouse
 
+    if as_of is not None and not settings.embedded:
+        ref, as_of = _nessie_as_of(settings, ref, as_of), None
     warehouse = Warehouse.open(settings, ref=ref)
     selected = select_snapshots(warehouse, as_of)
     return QueryEngine(
@@ -103,6 +105,30 @@ def open_warehouse_engine(
         storage=warehouse.io_properties(),
         remote_reader=remote_reader,
     )
+
+
+def _nessie_as_of(settings: Settings, ref: str | None, as_of: str) -> str:
+    """``--as-of`` on Nessie: the commit of the branch that was its head then.
+
+    Nessie keeps a table's history as its own commits (table metadata holds only the
+    current snapshot), so time travel is a read of the branch at an older commit.
+    """
+    from rawgwh.warehouse.nessie import Nessie
+
+    nessie = Nessie.probe(settings.catalog.get("uri", ""))
+    if nessie is None:
+        return ref or settings.branch  # not Nessie: pyiceberg's snapshots answer it
+    branch = (ref or settings.branch).partition("@")[0]
+    wanted = parse_as_of(as_of)
+    if isinstance(wanted, int):
+        raise QueryError(
+            "--as-of SNAPSHOT_ID: on Nessie, name a commit instead: --ref BRANCH@HASH, or "
+            "--as-of with a timestamp"
+        )
+    found = nessie.hash_at(branch, wanted)
+    if found is None:
+        raise QueryError(f"branch {branch} held nothing yet at {wanted.isoformat()}")
+    return f"{branch}@{found}"
 
 
 def _tables(warehouse: Warehouse) -> dict[str, dict[str, Table]]:

@@ -7,6 +7,7 @@ commit, so readers of the target see every star table change at once, or none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -78,6 +79,24 @@ class Nessie:
             return None
         return str(response.json()["reference"]["hash"])
 
+    def hash_at(self, branch: str, moment: datetime) -> str | None:
+        """The commit of ``branch`` that was its head at ``moment`` (None: none yet)."""
+        token: str | None = None
+        while True:
+            params: dict[str, str | int] = {"max-records": 200}
+            if token:
+                params["page-token"] = token
+            data = self._request(
+                "GET", f"/trees/{_ref_segment(branch)}/history", params=params
+            ).json()
+            for entry in data.get("logEntries", []):
+                meta = entry["commitMeta"]
+                if _parse_time(meta["commitTime"]) <= moment:
+                    return str(meta["hash"])
+            token = data.get("token")
+            if not data.get("hasMore") or not token:
+                return None
+
     def create_branch(self, name: str, source: str) -> str:
         """Create branch ``name`` at the head of branch ``source``; its hash."""
         source_hash = self.hash_of(source)
@@ -133,6 +152,13 @@ class Nessie:
                 f"Nessie {method} {path} failed ({response.status_code}): {message}"
             )
         return response
+
+
+def _parse_time(text: str) -> datetime:
+    # Nessie gives nanoseconds ("...:43.426245633Z"); Python keeps microseconds.
+    head, _, rest = text.rstrip("Z").partition(".")
+    fraction = (rest + "000000")[:6] if rest else "000000"
+    return datetime.fromisoformat(f"{head}.{fraction}+00:00")
 
 
 def _message(response: httpx.Response) -> str:
