@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from pg_fixture import postgres_url  # noqa: F401  (a throwaway PostgreSQL server)
 from stack_fixture import nessie_branch, stack  # noqa: F401  (Nessie + S3 stack fixtures)
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "rawg" / "games-2015.jsonl.gz"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from rawgwh.errors import WarehouseBusy, WarehouseError
-from rawgwh.secrets import redact
+from rawgwh.secrets import redact, register_secret
 from rawgwh.settings import Settings
 from rawgwh.warehouse.nessie import Nessie, iceberg_uri_for_ref
 
@@ -26,10 +26,13 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-__all__ = ["Warehouse"]
+__all__ = ["Warehouse", "NO_COMMIT_RETRIES", "commit_or_busy"]
 
 CATALOG_FILE = "catalog.db"
 LOCK_FILE = ".rawgwh.lock"
+COMMIT_RETRIES = "commit.retry.num-retries"
+#: Every rawgwh table has it: a commit that loses a race fails (see :func:`commit_or_busy`).
+NO_COMMIT_RETRIES = {COMMIT_RETRIES: "0"}
 
 
 class Warehouse:
@@ -148,7 +151,9 @@ class Warehouse:
                 raise
         namespace = name.split(".")[0]
         self.catalog.create_namespace_if_not_exists(namespace)
-        return self.catalog.create_table_if_not_exists(name, schema=schema)
+        return self.catalog.create_table_if_not_exists(
+            name, schema=schema, properties=NO_COMMIT_RETRIES
+        )
 
     def has_table(self, name: str) -> bool:
         return bool(self.catalog.table_exists(name))
@@ -194,17 +199,81 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
             raise WarehouseError("--ref needs a Nessie catalog; a SQL catalog has no branches")
         from pyiceberg.catalog.sql import SqlCatalog
 
+        _register_password(properties.get("uri", ""))
         properties["init_catalog_tables"] = str(create).lower()
         catalog = SqlCatalog("rawgwh", **properties)
+        # SqlCatalog takes a failed connection for "no tables yet"; connect once here, so an
+        # unreachable server is reported now rather than as a SQLAlchemy error later.
+        with catalog.engine.connect():
+            pass
         return Warehouse(root, catalog, settings=settings)
     except WarehouseError:
         raise
     except Exception as e:  # connection, auth and protocol errors of several libraries
         raise WarehouseError(
-            f"cannot open the catalog at {redact(settings.catalog.get('uri', ''))}: "
+            f"cannot open the catalog at {_shown_uri(settings.catalog.get('uri', ''))}: "
             f"{type(e).__name__}: {redact(str(e).splitlines()[0] if str(e) else '')}; "
             "run `rawgwh doctor` to check the settings"
         ) from None
+
+
+def _shown_uri(uri: str) -> str:
+    """``uri`` safe to print: its database password masked, and registered secrets."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    with contextlib.suppress(ArgumentError):
+        uri = make_url(uri).render_as_string(hide_password=True)
+    return redact(uri)
+
+
+def _register_password(uri: str) -> None:
+    """Make :func:`redact` mask the database password of ``uri`` wherever it shows up
+    (a driver's error message, a log line)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    with contextlib.suppress(ArgumentError):
+        password = make_url(uri).password
+        if password:
+            register_secret(str(password))
+
+
+@contextlib.contextmanager
+def commit_or_busy(what: str, *tables: Table) -> Iterator[None]:
+    """Commit to ``tables`` (and ``what`` they belong to) in a single attempt: a commit that
+    lost a race with another writer raises :class:`WarehouseBusy`, saying to run again.
+
+    A shared catalog has no folder lock to turn a second writer away early: its optimistic
+    commits do. pyiceberg would retry a lost append on top of the winner's snapshot, storing
+    the same games twice and replacing the winner's sync state, so rawgwh's tables say
+    ``commit.retry.num-retries=0``; a table made before that gets it here first.
+    """
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    try:
+        for table in tables:
+            _no_commit_retries(table)
+        yield
+    except (CommitFailedException, ValidationException):
+        raise WarehouseBusy(
+            f"another rawgwh sync committed to {what} at the same time: "
+            "let it finish, then run again"
+        ) from None
+
+
+def _no_commit_retries(table: Table) -> None:
+    from pyiceberg.exceptions import CommitFailedException
+
+    if table.properties.get(COMMIT_RETRIES) == "0":
+        return
+    loaded = table.metadata.current_snapshot_id
+    with table.transaction() as tx:
+        tx.set_properties(NO_COMMIT_RETRIES)
+    # Setting a property reloads the table: a new snapshot means another writer got there
+    # since this one read it.
+    if table.metadata.current_snapshot_id != loaded:
+        raise CommitFailedException(f"{'.'.join(table.name())} changed since it was loaded")
 
 
 def _check_catalog(root: Path) -> None:

@@ -46,7 +46,7 @@ from rawgwh.model import (
 )
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA
 from rawgwh.raw.state import SYNC_ID_PROPERTY
-from rawgwh.warehouse.catalog import Warehouse
+from rawgwh.warehouse.catalog import Warehouse, commit_or_busy
 from rawgwh.warehouse.raw_zone import RAW_GAMES
 from rawgwh.warehouse.star_zone import (
     ANCHOR_TABLE,
@@ -623,7 +623,7 @@ def _partitions(
 
 def _commit(table: Table, delete: list[DataFile], add: list[DataFile], sync_id: str) -> int:
     """Exactly one snapshot: the dropped files out, the new ones in, tagged with ``sync_id``."""
-    with table.transaction() as tx:
+    with commit_or_busy(".".join(table.name()), table), table.transaction() as tx:
         update = tx.update_snapshot(snapshot_properties={SYNC_ID_PROPERTY: sync_id})
         with update.overwrite() as overwrite:
             for data_file in delete:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from rawgwh.errors import WarehouseError
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA, REJECTS_SCHEMA
 from rawgwh.raw.state import STATE_PROPERTY, SYNC_ID_PROPERTY, SyncState
-from rawgwh.warehouse.catalog import Warehouse
+from rawgwh.warehouse.catalog import Warehouse, commit_or_busy
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -55,14 +55,16 @@ class RawZone:
         Rejects go first; the games snapshot then names the rejects snapshot it goes with,
         so :meth:`recover` can undo rejects whose games never landed.
         """
-        if rejects.num_rows:
-            self.rejects.append(rejects, snapshot_properties={SYNC_ID_PROPERTY: sync_id})
-        current = self.rejects.current_snapshot()
-        state.rejects_snapshot = current.snapshot_id if current else None
-        self.games.append(
-            games,
-            snapshot_properties={STATE_PROPERTY: state.to_json(), SYNC_ID_PROPERTY: sync_id},
-        )
+        zone = f"the raw zone of {self.warehouse.location}"
+        with commit_or_busy(zone, self.rejects, self.games):
+            if rejects.num_rows:
+                self.rejects.append(rejects, snapshot_properties={SYNC_ID_PROPERTY: sync_id})
+            current = self.rejects.current_snapshot()
+            state.rejects_snapshot = current.snapshot_id if current else None
+            self.games.append(
+                games,
+                snapshot_properties={STATE_PROPERTY: state.to_json(), SYNC_ID_PROPERTY: sync_id},
+            )
 
     def recover(self) -> None:
         """Undo rejects committed by a batch whose games commit never happened (a crash

@@ -19,7 +19,7 @@ import pyarrow as pa
 from rawgwh.errors import WarehouseError
 from rawgwh.model import STAR_SCHEMAS, STAR_TABLES
 from rawgwh.raw.state import SYNC_ID_PROPERTY
-from rawgwh.warehouse.catalog import Warehouse
+from rawgwh.warehouse.catalog import NO_COMMIT_RETRIES, Warehouse, commit_or_busy
 from rawgwh.warehouse.storage import is_remote, local_path, polars_storage_options
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ _PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
     # Several row groups per file let DuckDB scan one file on every core.
     "write.parquet.row-group-limit": "131072",
+    **NO_COMMIT_RETRIES,
 }
 
 
@@ -263,9 +264,10 @@ class StarZone:
         return PublishedMarker.from_json(properties.get(PUBLISHED_PROPERTY))
 
     def set_marker(self, marker: PublishedMarker) -> None:
-        self.warehouse.catalog.update_namespace_properties(
-            STAR_NAMESPACE, updates={PUBLISHED_PROPERTY: marker.to_json()}
-        )
+        with commit_or_busy(f"the {STAR_NAMESPACE} namespace"):
+            self.warehouse.catalog.update_namespace_properties(
+                STAR_NAMESPACE, updates={PUBLISHED_PROPERTY: marker.to_json()}
+            )
 
     def current_ids(self) -> dict[str, int]:
         return {
