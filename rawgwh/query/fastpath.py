@@ -65,6 +65,7 @@ class LatestTables:
 
     files: dict[str, list[str]]  # query name -> local Parquet paths
     columns: dict[str, list[tuple[str, str]]]  # query name -> (column, DuckDB type)
+    evolved: set[str]  # query names of tables whose schema changed: files may differ
 
 
 # --- locations ------------------------------------------------------------------------
@@ -432,6 +433,7 @@ def latest_tables(root: Path) -> LatestTables:
     published = _marker_snapshots(marker)
     files: dict[str, list[str]] = {}
     columns: dict[str, list[tuple[str, str]]] = {}
+    evolved: set[str] = set()
     for namespace, prefix in ((STAR_NAMESPACE, ""), (RAW_NAMESPACE, "raw_")):
         for name, location in tables[namespace].items():
             metadata = _metadata(location)
@@ -444,4 +446,6 @@ def latest_tables(root: Path) -> LatestTables:
             files[query_name] = [local_file(f) for f in found]
             if not found:
                 columns[query_name] = table_columns(metadata)
-    return LatestTables(files, columns)
+            if len(metadata.get("schemas", ())) != 1:
+                evolved.add(query_name)
+    return LatestTables(files, columns, evolved)

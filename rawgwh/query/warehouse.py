@@ -91,7 +91,12 @@ def open_warehouse_engine(
         except fastpath.Unsupported:
             pass  # pyiceberg knows better, or gives the right error
         else:
-            return QueryEngine(latest.files, columns=latest.columns, allowed_roots=[str(root)])
+            return QueryEngine(
+                latest.files,
+                columns=latest.columns,
+                allowed_roots=[str(root)],
+                evolved=latest.evolved,
+            )
     from rawgwh.warehouse.catalog import Warehouse
 
     if as_of is not None and not settings.embedded:
@@ -104,6 +109,7 @@ def open_warehouse_engine(
         allowed_roots=[str(warehouse.root)] if warehouse.root is not None else [],
         storage=warehouse.io_properties(),
         remote_reader=remote_reader,
+        evolved={name for name, at in selected.items() if len(at.table.metadata.schemas) != 1},
     )
 
 

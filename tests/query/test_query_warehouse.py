@@ -307,3 +307,25 @@ def test_sql_types() -> None:
     )
     with pytest.raises(fastpath.Unsupported):
         fastpath.sql_type("variant")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_table_whose_schema_grew_reads_old_files_with_nulls(
+    tmp_path: Path, sample_records: list[dict[str, Any]], fast: bool
+) -> None:
+    """Files written before a column was added lack it; the view still lines columns up."""
+    import pyarrow as pa
+    from pyiceberg.types import StringType
+
+    settings = make_settings(tmp_path / "wh", "http://127.0.0.1:9")
+    wh = Warehouse.open(settings, create=True)
+    _commit(wh, sample_records[:50], "s1")
+    table = wh.table(RAW_GAMES)
+    with table.update_schema() as update:
+        update.add_column("note", StringType())
+    rows = table.scan(limit=1).to_arrow().drop_columns(["note"])
+    rows = rows.append_column("note", pa.array(["added later"], pa.large_string()))
+    table.append(rows.cast(table.schema().as_arrow()))
+    with open_warehouse_engine(settings, fast=fast) as engine:
+        notes = engine.query("SELECT note, count(*) AS n FROM raw_games GROUP BY ALL ORDER BY 1")
+    assert notes.to_pylist() == [{"note": "added later", "n": 1}, {"note": None, "n": 50}]
