@@ -22,14 +22,56 @@ class Measured:
     returncode: int
 
 
+# Runs a Python command and, at exit, writes its own peak RSS (VmHWM) to a file. rusage's
+# ru_maxrss is no good for children of a large process: Linux keeps the high-water mark of
+# the forked copy across exec, so a 13 MB child of an 800 MB parent reports 800 MB.
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+out, args = sys.argv[1], sys.argv[2:]
+def _peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(out, "w") as f:
+                    f.write(line.split()[1])
+atexit.register(_peak)
+if args[0] == "-m":
+    sys.argv = args[1:]
+    runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+elif args[0] == "-c":
+    sys.argv = ["-c", *args[2:]]
+    exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv = args
+    runpy.run_path(args[0], run_name="__main__")
+"""
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Wall time and peak resident memory of exactly this child (``wait4`` rusage)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    """Wall time and peak resident memory of exactly this child.
+
+    Python commands (``sys.executable ...``) report their own VmHWM at exit; others fall
+    back to ``wait4``'s rusage, which is right only when this process is small.
+    """
+    import tempfile
+
+    wrapped = cmd[0] == sys.executable and len(cmd) > 1
+    with tempfile.NamedTemporaryFile(prefix="rawgwh-peak-", delete=False) as f:
+        peak_file = Path(f.name)
+    if wrapped:
+        cmd = [cmd[0], "-c", _PEAK_WRAPPER, str(peak_file), *cmd[1:]]
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak_kb = usage.ru_maxrss
+        if wrapped and peak_file.stat().st_size:
+            peak_kb = int(peak_file.read_text())
+    finally:
+        peak_file.unlink(missing_ok=True)
+    return Measured(seconds, peak_kb / 1024, proc.returncode)
 
 
 def free_port() -> int:
