@@ -1,0 +1,96 @@
+"""Run the comparisons of issue 5 and write ``benchmarks/results/REPORT.md``.
+
+python -m benchmarks [model|sync|query|report|all] [--sizes 10000,100000,1000000]
+                     [--repeat 5] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+import sys
+from pathlib import Path
+
+from benchmarks.compare.common import SIZES, WORKDIR, now, save
+
+PARTS = ("model", "sync", "query")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of sizes: give whole numbers separated by commas, "
+            "e.g. 10000,100000"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("give at least one size of 1 game or more")
+    return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of 1 or more")
+    return value
+
+
+def run_part(name: str, sizes: list[int], repeat: int, workdir: Path, command: str) -> Path:
+    """Run one comparison module, stamp its command and times, and save its JSON."""
+    module = importlib.import_module(f"benchmarks.compare.{name}")
+    started = now()
+    section = module.run(sizes, repeat, workdir)
+    section.command = command
+    section.started = section.started or started
+    section.finished = section.finished or now()
+    return save(section)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("part", choices=(*PARTS, "report", "all"), help="what to run")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(SIZES),
+        help="catalogue sizes in games, comma separated [10000,100000,1000000]",
+    )
+    parser.add_argument("--repeat", type=_positive, default=5, help="timed runs per case [5]")
+    parser.add_argument(
+        "--workdir", type=Path, default=WORKDIR, help="cache of generated warehouses"
+    )
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+    from benchmarks.compare import report
+
+    parts = PARTS if args.part == "all" else () if args.part == "report" else (args.part,)
+    failed = []
+    for part in parts:
+        try:
+            path = run_part(part, args.sizes, args.repeat, args.workdir, command)
+        except Exception as e:  # one broken comparison must not lose the others' results
+            # The failing child's own error output is above; one line here says which part.
+            print(f"{part} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            failed.append(part)
+            continue
+        print(f"saved {path}", flush=True)
+        # Regenerated after each part, so a later failure still leaves a current report.
+        print(f"wrote {report.write_report()}", flush=True)
+    if not parts or failed:
+        print(f"wrote {report.write_report()}", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}; see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
