@@ -26,6 +26,14 @@ bench-model *ARGS:
 bench-query *ARGS:
     uv run python -m benchmarks.query_bench {{ARGS}}
 
+# Every comparison against the alternatives at 10k, 100k and 1M games: benchmarks/results/REPORT.md.
+bench *ARGS:
+    uv run --group bench python -m benchmarks all {{ARGS}}
+
+# Embedded vs the full stack (Nessie + S3): sync and the ten queries.
+bench-stack *ARGS:
+    uv run python -m benchmarks.stack_bench {{ARGS}}
+
 # The adversarial suite with the full kill-harness seed set; prints the summary table.
 stress:
     RAWGWH_KILL_SEEDS=24 uv run pytest tests/stress tests/cli/test_hostile_users.py tests/raw/test_parse_properties.py
