@@ -2,8 +2,8 @@
 
 No Docker engine runs here, so these checks are the contract: the file is valid Compose, every
 service is pinned and health-checked, Nessie stores its warehouse in a bucket the setup job creates
-on the MinIO service, and the ports, credentials and settings that the README's Full stack section quotes are the
-ones the file sets. Each check is also run against broken copies to show it can fail.
+on the MinIO service, and the ports, credentials and settings that the README's Full stack section
+quotes are the ones the file sets. Each check is also run against broken copies to show it can fail.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-# --- reading the README's Full stack section -----------------------------------------------------------------
+# --- reading the README's Full stack section ---------------------------------------------------
 
 
 def _cell(text: str) -> str:
