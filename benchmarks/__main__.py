@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks.compare.common import SIZES, WORKDIR, now, save
+from benchmarks.compare.common import SIZES, WORKDIR, load, now, save
 
 PARTS = ("model", "sync", "query")
 
@@ -40,14 +40,31 @@ def _positive(text: str) -> int:
     return value
 
 
-def run_part(name: str, sizes: list[int], repeat: int, workdir: Path, command: str) -> Path:
-    """Run one comparison module, stamp its command and times, and save its JSON."""
+def run_part(
+    name: str, sizes: list[int], repeat: int, workdir: Path, command: str, merge: bool = False
+) -> Path:
+    """Run one comparison module, stamp its command and times, and save its JSON.
+
+    ``merge`` keeps the saved samples of sizes this run did not measure (each size's
+    sides still ran together, in the run its note names)."""
     module = importlib.import_module(f"benchmarks.compare.{name}")
     started = now()
+    previous = load(name) if merge else None
     section = module.run(sizes, repeat, workdir)
     section.command = command
     section.started = section.started or started
     section.finished = section.finished or now()
+    if previous is not None:
+        kept = [s for s in previous.samples if s.size not in sizes]
+        if kept:
+            section.samples = kept + section.samples
+            other = sorted({s.size for s in kept})
+            section.notes.append(
+                f"Sizes {', '.join(f'{n:,}' for n in other)} are from an earlier run "
+                f"(`{previous.command}`, {previous.started} to {previous.finished}); "
+                "both sides of each size ran in the same run."
+            )
+            section.notes.extend(n for n in previous.notes if n not in section.notes)
     return save(section)
 
 
@@ -64,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=_positive, default=5, help="timed runs per case [5]")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the saved results of sizes not in --sizes (re-run some sizes only)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=WORKDIR, help="cache of generated warehouses"
     )
     args = parser.parse_args(argv)
@@ -75,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for part in parts:
         try:
-            path = run_part(part, args.sizes, args.repeat, args.workdir, command)
+            path = run_part(part, args.sizes, args.repeat, args.workdir, command, args.merge)
         except Exception as e:  # one broken comparison must not lose the others' results
             # The failing child's own error output is above; one line here says which part.
             print(f"{part} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
