@@ -139,9 +139,8 @@ def query_runs(warehouses: dict[str, Any], runs: int) -> dict[str, Any]:
             for path in sorted(QUERIES.glob("*.sql")):
                 sql = path.read_text()
                 result = engine.query(sql)  # warm-up
-                answers.setdefault(path.stem, {})[label] = result.sort_by(
-                    [(n, "ascending") for n in result.column_names]
-                ).to_pylist()
+                rows = [tuple(r.values()) for r in result.to_pylist()]
+                answers.setdefault(path.stem, {})[label] = rows
                 times = []
                 for _ in range(runs):
                     t = time.perf_counter()
@@ -150,26 +149,15 @@ def query_runs(warehouses: dict[str, Any], runs: int) -> dict[str, Any]:
                 per_query[path.stem] = round(statistics.median(times) * 1000, 1)
         out[label] = {"open_ms": round(opened * 1000, 1), "median_ms": per_query}
         print(f"query {label}: open {opened * 1000:.0f} ms, {per_query}", flush=True)
+    from benchmarks.compare.query import same_rows
+
     for name, by_label in answers.items():
         first = next(iter(by_label.values()))
         for label, rows in by_label.items():
-            if not _same(rows, first):
-                raise SystemExit(f"query {name}: {label} answers differently")
+            difference = same_rows(first, rows)
+            if difference is not None:
+                raise SystemExit(f"query {name}: {label} answers differently: {difference}")
     return out
-
-
-def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=True):
-        for k in x:
-            u, v = x[k], y.get(k)
-            if isinstance(u, float) and isinstance(v, float):
-                if abs(u - v) > 1e-9 * max(1.0, abs(u)):
-                    return False
-            elif u != v:
-                return False
-    return True
 
 
 def cold_runs(warehouses: dict[str, Any], runs: int) -> dict[str, float]:
