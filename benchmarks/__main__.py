@@ -65,6 +65,8 @@ def run_part(
                 "both sides of each size ran in the same run."
             )
             section.notes.extend(n for n in previous.notes if n not in section.notes)
+            if hasattr(module, "redraw"):  # the charts should show every size kept
+                module.redraw(section)
     return save(section)
 
 

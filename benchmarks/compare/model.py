@@ -226,6 +226,11 @@ def _check_rows(samples: dict[str, Sample], size: int, notes: list[str]) -> None
         )
 
 
+def redraw(section: Section) -> None:
+    """Draw the charts again from a saved (or merged) section."""
+    _charts(section.samples)
+
+
 def _charts(samples: Sequence[Sample]) -> None:
     series: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: []}
     memory: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: []}
@@ -233,6 +238,8 @@ def _charts(samples: Sequence[Sample]) -> None:
         series[s.system].append((s.size, s.median_seconds))
         if s.median_rss_mb is not None:
             memory[s.system].append((s.size, s.median_rss_mb))
+    for points in (*series.values(), *memory.values()):
+        points.sort()
     line_chart(
         CHARTS / "model_time.png",
         "Model build + publish: wall time (median)",
