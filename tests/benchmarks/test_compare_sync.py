@@ -194,3 +194,9 @@ def test_dlt_cursor_is_sent_as_rawgs_updated_range() -> None:
     assert config["client"]["auth"]["location"] == "query"
     assert config["resource_defaults"]["write_disposition"] == "append"
     assert "auth" not in dlt_pipeline.source_config("http://h/api", None, merge=True)["client"]
+
+
+def test_slow_note_states_the_estimate_and_the_real_time() -> None:
+    note = sync.slow_note(1_000_000, 850.0, 2017.8, 5)
+    assert "estimated at 1,176 s" in note and "it took 2,018 s" in note
+    assert "1 warm-up + 5 runs" in note
