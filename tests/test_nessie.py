@@ -273,3 +273,13 @@ def test_as_of_reads_the_branch_as_it_was(
         ["query", "--config", str(config), "--as-of", "2001-01-01T00:00:00", "SELECT 1"], capsys
     )
     assert code == 1 and "held nothing yet" in err
+
+
+def test_an_unreachable_catalog_is_one_line_that_points_at_doctor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["status", "-w", str(tmp_path / "wh"), "--catalog-uri", "http://127.0.0.1:9/iceberg"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "cannot reach the catalog at http://127.0.0.1:9/iceberg" in err
+    assert "rawgwh doctor" in err and "Traceback" not in err

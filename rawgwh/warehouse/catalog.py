@@ -210,8 +210,14 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
     except WarehouseError:
         raise
     except Exception as e:  # connection, auth and protocol errors of several libraries
+        uri = _shown_uri(settings.catalog.get("uri", ""))
+        if type(e).__name__ in ("ConnectionError", "ConnectTimeout", "OperationalError"):
+            raise WarehouseError(
+                f"cannot reach the catalog at {uri}: is the server running and the URI right? "
+                "run `rawgwh doctor` to check the settings"
+            ) from None
         raise WarehouseError(
-            f"cannot open the catalog at {_shown_uri(settings.catalog.get('uri', ''))}: "
+            f"cannot open the catalog at {uri}: "
             f"{type(e).__name__}: {redact(str(e).splitlines()[0] if str(e) else '')}; "
             "run `rawgwh doctor` to check the settings"
         ) from None
