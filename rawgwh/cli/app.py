@@ -41,6 +41,16 @@ CatalogUri = Annotated[
         help="Iceberg REST (http://HOST:19120/iceberg) or SQL catalog URI [env RAWGWH_CATALOG_URI]",
     ),
 ]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help="RAWG API key [env RAWG_API_KEY]")]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="API base URL [env RAWG_BASE_URL]")]
+Branch = Annotated[
+    str | None,
+    typer.Option("--branch", help="Nessie branch a sync publishes to [env RAWGWH_BRANCH; main]"),
+]
+Ref = Annotated[
+    str | None,
+    typer.Option("--ref", help="Read this Nessie branch (or BRANCH@HASH) instead of --branch."),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")]
 

@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Quiet, Warehouse, settings_from
+from rawgwh.cli.app import (
+    Branch,
+    CatalogUri,
+    Config,
+    Debug,
+    Profile,
+    Quiet,
+    Ref,
+    Warehouse,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from rawgwh.warehouse.publish import PublishResult
@@ -28,10 +38,7 @@ def build_command(
             "raw versions committed since the last publish.",
         ),
     ] = True,
-    branch: Annotated[
-        str | None,
-        typer.Option("--branch", help="Nessie branch to publish to [env RAWGWH_BRANCH; main]"),
-    ] = None,
+    branch: Branch = None,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,
     config: Config = None,
@@ -55,9 +62,7 @@ def build_command(
 
 def validate_command(
     warehouse: Warehouse = None,
-    ref: Annotated[
-        str | None, typer.Option("--ref", help="Check this Nessie branch instead.")
-    ] = None,
+    ref: Ref = None,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,
     config: Config = None,

@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Warehouse, settings_from
+from rawgwh.cli.app import (
+    ApiKey,
+    BaseUrl,
+    Branch,
+    CatalogUri,
+    Config,
+    Debug,
+    Profile,
+    Warehouse,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from rawgwh.doctor import Check
@@ -23,16 +33,9 @@ def doctor_command(
     config: Config = None,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="RAWG API key [env RAWG_API_KEY]")
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL [env RAWG_BASE_URL]")
-    ] = None,
-    branch: Annotated[
-        str | None,
-        typer.Option("--branch", help="Nessie branch to check [env RAWGWH_BRANCH; main]"),
-    ] = None,
+    api_key: ApiKey = None,
+    base_url: BaseUrl = None,
+    branch: Branch = None,
     skip_rawg: Annotated[
         bool, typer.Option("--skip-rawg", help="Do not call RAWG (offline, or to save quota).")
     ] = False,

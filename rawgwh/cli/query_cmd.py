@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Warehouse, settings_from
+from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Ref, Warehouse, settings_from
 
 
 def register(app: typer.Typer) -> None:
@@ -34,10 +34,7 @@ def query_command(
     list_examples: Annotated[
         bool, typer.Option("--list-examples", help="List the example queries and exit.")
     ] = False,
-    ref: Annotated[
-        str | None,
-        typer.Option("--ref", help="Read this Nessie branch (default: the configured branch)."),
-    ] = None,
+    ref: Ref = None,
     warehouse: Warehouse = None,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rawgwh.cli.app import CatalogUri, Config, Debug, Profile, Quiet, Warehouse, settings_from
+from rawgwh.cli.app import (
+    ApiKey,
+    BaseUrl,
+    Branch,
+    CatalogUri,
+    Config,
+    Debug,
+    Profile,
+    Quiet,
+    Warehouse,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from rawgwh.sync import SyncProgress, SyncResult
@@ -22,12 +33,8 @@ def register(app: typer.Typer) -> None:
 
 def sync_command(
     warehouse: Warehouse = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="RAWG API key [env RAWG_API_KEY]")
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL [env RAWG_BASE_URL]")
-    ] = None,
+    api_key: ApiKey = None,
+    base_url: BaseUrl = None,
     dates: Annotated[
         str | None,
         typer.Option(
@@ -61,10 +68,7 @@ def sync_command(
         Path | None,
         typer.Option("--demo-file", help="Serve these records (.jsonl.gz) in the demo."),
     ] = None,
-    branch: Annotated[
-        str | None,
-        typer.Option("--branch", help="Nessie branch to publish to [env RAWGWH_BRANCH; main]"),
-    ] = None,
+    branch: Branch = None,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,
     config: Config = None,
