@@ -131,7 +131,8 @@ def load(name: str, results_dir: Path = RESULTS) -> Section | None:
 
 
 def measure_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """``(seconds, peak_rss_mb, returncode)`` of one child process (``wait4`` rusage)."""
+    """``(seconds, peak_rss_mb, returncode)`` of one child process: a Python child's own
+    peak (see :func:`benchmarks._proc.measure`), not this process's."""
     m = measure(cmd, env=env)
     return m.seconds, m.peak_rss_mb, m.returncode
 

@@ -296,7 +296,7 @@ class DremioHarness:
         return qualify(sql, self.client.config.source)
 
     def answers(self, queries: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-        from benchmarks.compare.query_engines import plain
+        from benchmarks.compare.duckdb_iceberg_child import plain
 
         out = {}
         for name, sql in queries.items():

@@ -1,7 +1,8 @@
 """The ten queries through DuckDB's own Iceberg extension, in an isolated environment.
 
-Run by ``benchmarks.compare.query`` (never imported by it: this file needs only the
-standard library and the DuckDB 1.5.5 wheel with its extension packages), as
+Run by ``benchmarks.compare.query`` as a script (it needs only the standard library and
+the DuckDB 1.5.5 wheel with its extension packages; the other engines' child imports its
+``peak_rss_mb`` and ``plain``), as
 
     uv run --isolated --no-project --with duckdb==1.5.5 \\
         --with duckdb-extension-iceberg==1.5.5 --with duckdb-extension-avro==1.5.5 \\

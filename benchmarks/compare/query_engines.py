@@ -14,8 +14,6 @@ older DuckDB, in an isolated environment, and so cannot import this module.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
 import os
 import sqlite3
@@ -24,6 +22,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from benchmarks.compare.duckdb_iceberg_child import peak_rss_mb, plain
 
 if TYPE_CHECKING:
     import polars as pl
@@ -92,28 +92,6 @@ def write_spec(
     }
     path.write_text(json.dumps(spec, indent=1))
     return path
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (``VmHWM``): unlike ``ru_maxrss`` it does not start from
-    the RSS of the parent that forked it (exec keeps that as the floor of ``ru_maxrss``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource  # not Linux: the best there is
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def plain(value: Any) -> Any:
-    """A JSON value: numbers stay numbers (decimals as floats), dates as ISO text."""
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
 
 
 # --- Polars: what Polars SQL cannot run, written as Polars expressions -----------------

@@ -12,14 +12,11 @@ benchmark fails. Rounds alternate which tool goes first, so load noise hits both
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +31,7 @@ from benchmarks.compare.common import (
     Section,
     line_chart,
     machine_info,
+    measure_child,
     now,
     save,
 )
@@ -42,11 +40,9 @@ __all__ = [
     "API_KEY",
     "Comparison",
     "DltTarget",
-    "Launcher",
     "RawgwhTarget",
     "Run",
     "comparisons",
-    "launcher",
     "run",
     "summarise",
     "sync_round",
@@ -96,64 +92,6 @@ class Target(Protocol):
     def rows(self) -> int: ...
     def folders(self) -> dict[str, Path]: ...
     def check_mode(self, incremental: bool) -> None: ...
-
-
-# Runs each measured child and reports (seconds, peak RSS MB, exit code) as a JSON line.
-_LAUNCHER = """
-import json, os, subprocess, sys, time
-for line in sys.stdin:
-    job = json.loads(line)
-    start = time.perf_counter()
-    proc = subprocess.Popen(job["cmd"], env=job["env"], stdout=sys.stderr)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    print(json.dumps([seconds, usage.ru_maxrss / 1024, code]), flush=True)
-"""
-
-
-class Launcher:
-    """Starts measured children from a small helper process.
-
-    Linux hands a child the peak RSS of the address space it was spawned from (vfork/fork,
-    then exec keeps the larger ``maxrss``), so a child of this process, which holds the
-    simulator, would report at least this process's peak. The helper stays ~10 MB.
-    """
-
-    def __init__(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-
-    def measure(self, cmd: Sequence[str], env: Mapping[str, str]) -> tuple[float, float, int]:
-        """``(seconds, peak_rss_mb, returncode)`` of one child (``wait4`` rusage)."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps({"cmd": list(cmd), "env": dict(env)}) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the measuring helper process died")
-        seconds, rss, code = json.loads(line)
-        return float(seconds), float(rss), int(code)
-
-    def close(self) -> None:
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe is not None:
-                pipe.close()
-        self._proc.wait(10)
-
-
-_launcher: Launcher | None = None
-
-
-def launcher() -> Launcher:
-    """The process-wide helper, started on first use."""
-    global _launcher
-    if _launcher is None:
-        _launcher = Launcher()
-        atexit.register(_launcher.close)
-    return _launcher
 
 
 def _child_env(**extra: str) -> dict[str, str]:
@@ -336,8 +274,9 @@ def timed(target: Target, url: str, sim: Any, *, incremental: bool) -> Run:
     """Run ``target`` once as a child; check what it landed against the simulator."""
     before = target.rows() if incremental else 0
     sim.stats.reset()
-    seconds, rss, code = launcher().measure(
-        target.command(url, incremental=incremental), target.env()
+    # The child's own peak (VmHWM), not this process's: it holds the simulator.
+    seconds, rss, code = measure_child(
+        list(target.command(url, incremental=incremental)), dict(target.env())
     )
     requests = sim.stats.requests
     if code != 0:

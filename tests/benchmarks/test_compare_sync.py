@@ -18,7 +18,10 @@ pytest.importorskip("dlt")
 
 from benchmarks.baselines import dlt_pipeline  # noqa: E402
 from benchmarks.compare import sync  # noqa: E402
-from benchmarks.compare.common import Sample  # noqa: E402
+from benchmarks.compare.common import (
+    Sample,  # noqa: E402
+    measure_child,  # noqa: E402
+)
 from rawgwh.source.simulator import Simulator  # noqa: E402
 
 GAMES = 500
@@ -96,9 +99,9 @@ def _resident(mb: int) -> bytearray:
 
 def test_peak_memory_is_the_childs_own_not_this_processs() -> None:
     ballast = _resident(400)  # a child spawned from here would inherit this peak
-    idle = sync.launcher().measure([sys.executable, "-c", "pass"], dict(os.environ))
+    idle = measure_child([sys.executable, "-c", "pass"], dict(os.environ))
     code = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(range(0, len(b), 4096))"
-    busy = sync.launcher().measure([sys.executable, "-c", code], dict(os.environ))
+    busy = measure_child([sys.executable, "-c", code], dict(os.environ))
     del ballast
     assert idle[2] == busy[2] == 0
     assert idle[1] < 100
