@@ -38,6 +38,9 @@ import pandas as pd
 
 __all__ = ["COLUMNS", "DATE_YEARS", "build_tables", "read_latest", "run", "write_tables"]
 
+# The raw columns rawgwh's model reads (rawgwh.model.INPUT_COLUMNS), copied rather than
+# imported: importing rawgwh.model would load Polars into the baseline's measured process.
+# tests/benchmarks/test_compare_model.py keeps the two equal.
 COLUMNS = [
     "id",
     "slug",

@@ -121,3 +121,9 @@ def test_model_comparison_records_interleaved_runs(
     assert (tmp_path / "charts" / "model_time.png").stat().st_size > 1000
     assert (tmp_path / "charts" / "model_memory.png").stat().st_size > 1000
     assert section.started <= section.finished
+
+
+def test_the_baseline_reads_the_columns_rawgwh_reads() -> None:
+    from rawgwh.model.schema import INPUT_COLUMNS
+
+    assert list(INPUT_COLUMNS) == pandas_pipeline.COLUMNS
