@@ -49,6 +49,8 @@ from urllib.parse import quote
 
 import httpx
 
+from rawgwh.warehouse.nessie import Nessie
+
 NESSIE_VERSION = "0.99.0"
 NESSIE_ARTIFACT = f"org.projectnessie.nessie:nessie-quarkus:{NESSIE_VERSION}:jar:runner"
 NESSIE_HEAP = "512m"
@@ -598,46 +600,26 @@ def running() -> StackInfo | None:
 # --- Nessie branches (REST API v2) -------------------------------------------------------------
 
 
-def _ref(name: str) -> str:
-    return quote(name, safe="")
+def _nessie(info: StackInfo) -> Nessie:
+    return Nessie(f"{info.nessie_url}/api/v2", timeout=10.0)
 
 
 def branch_hash(info: StackInfo, name: str) -> str | None:
     """The head commit hash of branch ``name``, or None when it does not exist."""
-    response = httpx.get(f"{info.nessie_url}/api/v2/trees/{_ref(name)}", timeout=10.0)
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    return str(response.json()["reference"]["hash"])
+    return _nessie(info).hash_of(name)
 
 
 def create_branch(info: StackInfo, name: str, from_ref: str = "main") -> str:
     """Create branch ``name`` at the head of ``from_ref``; returns its hash."""
-    source = branch_hash(info, from_ref)
-    if source is None:
+    nessie = _nessie(info)
+    if nessie.hash_of(from_ref) is None:
         raise StackError(f"cannot branch from {from_ref!r}: no such branch on Nessie")
-    response = httpx.post(
-        f"{info.nessie_url}/api/v2/trees",
-        params={"name": name, "type": "BRANCH"},
-        json={"type": "BRANCH", "name": from_ref, "hash": source},
-        timeout=10.0,
-    )
-    response.raise_for_status()
-    return str(response.json()["reference"]["hash"])
+    return nessie.create_branch(name, from_ref)
 
 
 def delete_branch(info: StackInfo, name: str) -> None:
     """Delete branch ``name`` (at whatever its head is now); a missing branch is fine."""
-    head = branch_hash(info, name)
-    if head is None:
-        return
-    response = httpx.delete(
-        f"{info.nessie_url}/api/v2/trees/{_ref(name)}@{head}",
-        params={"type": "BRANCH"},
-        timeout=10.0,
-    )
-    if response.status_code != 404:
-        response.raise_for_status()
+    _nessie(info).delete_branch(name)
 
 
 # --- command line ------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from stack import (
     release,
 )
 
+from rawgwh.errors import WarehouseError
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackInfo]:
@@ -50,5 +52,5 @@ def nessie_branch(stack: StackInfo, request: pytest.FixtureRequest) -> Iterator[
     create_branch(stack, name)
     yield name
     # Best effort: the stack may already be gone, and an in-memory branch dies with it.
-    with contextlib.suppress(httpx.HTTPError):
+    with contextlib.suppress(httpx.HTTPError, WarehouseError):
         delete_branch(stack, name)
