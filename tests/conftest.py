@@ -44,9 +44,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     info = request.getfixturevalue("stack")
     branch = request.getfixturevalue("nessie_branch")
-    helpers.BACKEND = helpers.StackTarget(
-        info.iceberg_uri, info.s3_endpoint, info.bucket, info.access_key, info.secret_key, branch
-    )
+    helpers.BACKEND = helpers.StackTarget.on(info, branch)
     try:
         yield "stack"
     finally:

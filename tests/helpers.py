@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,18 @@ class StackTarget:
     access_key: str
     secret_key: str
     branch: str
+
+    @classmethod
+    def on(cls, stack: Any, branch: str) -> StackTarget:
+        """The target for ``stack`` (a ``tests/stack.py`` StackInfo) on ``branch``."""
+        return cls(
+            stack.iceberg_uri,
+            stack.s3_endpoint,
+            stack.bucket,
+            stack.access_key,
+            stack.secret_key,
+            branch,
+        )
 
     def values(self) -> dict[str, Any]:
         return {
@@ -76,14 +88,7 @@ def _stack_values(target: StackTarget, warehouse: Path) -> dict[str, Any]:
     if key not in _stack_folders:
         known = sum(1 for b, _ in _stack_folders if b == target.branch)
         branch = target.branch if known == 0 else f"{target.branch}-{known}"
-        _stack_folders[key] = StackTarget(
-            target.iceberg_uri,
-            target.s3_endpoint,
-            target.bucket,
-            target.access_key,
-            target.secret_key,
-            branch,
-        ).values()
+        _stack_folders[key] = replace(target, branch=branch).values()
     return _stack_folders[key]
 
 

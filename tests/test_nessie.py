@@ -30,14 +30,7 @@ KEY = "test-key-1234"
 
 @pytest.fixture
 def target(stack: StackInfo, nessie_branch: str) -> StackTarget:
-    return StackTarget(
-        stack.iceberg_uri,
-        stack.s3_endpoint,
-        stack.bucket,
-        stack.access_key,
-        stack.secret_key,
-        nessie_branch,
-    )
+    return StackTarget.on(stack, nessie_branch)
 
 
 @pytest.fixture
