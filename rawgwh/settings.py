@@ -135,7 +135,10 @@ class Settings:
                 f"warehouse {self.warehouse!r}: only a local folder or s3://bucket/prefix works"
             )
         if not self.branch or any(c.isspace() for c in self.branch):
-            raise ConfigError(f"branch {self.branch!r} is not a valid branch name")
+            raise ConfigError(
+                f"branch {self.branch!r} is not a valid branch name: give a name without "
+                "spaces, e.g. --branch main"
+            )
         if self.dremio_url is not None and not self.dremio_url.startswith(("http://", "https://")):
             raise ConfigError(f"dremio_url {self.dremio_url!r} is not an http(s) URL")
 

@@ -276,3 +276,13 @@ def test_an_unreachable_catalog_is_one_line_that_points_at_doctor(
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "cannot reach the catalog at http://127.0.0.1:9/iceberg" in err
     assert "rawgwh doctor" in err and "Traceback" not in err
+
+
+def test_a_branch_name_with_spaces_is_refused_with_an_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = "http://127.0.0.1:9/iceberg"
+    args = ["sync", "-w", str(tmp_path / "wh"), "--catalog-uri", uri, "--branch", "a b"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "not a valid branch name" in err and "--branch main" in err
