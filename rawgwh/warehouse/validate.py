@@ -138,7 +138,17 @@ def run_checks(tables: Mapping[str, pa.Table], *, expected_games: int | None) ->
     try:
         for name in STAR_TABLES:
             con.register(name, tables[name])
-        return [_run(con, check) for check in _checks(expected_games)]
+        checks = list(_checks(expected_games))
+        # One statement counts every check's offending rows: DuckDB plans and runs them
+        # together, far faster than one round trip each. Only failures are queried again.
+        counts = con.execute(
+            "SELECT " + ", ".join(f"(SELECT count(*) FROM ({c.sql}))" for c in checks)
+        ).fetchone()
+        assert counts is not None
+        return [
+            _run(con, check) if failing else CheckResult(check.name, passed=True)
+            for check, failing in zip(checks, counts, strict=True)
+        ]
     finally:
         con.close()
 
