@@ -85,7 +85,7 @@ _SOURCES = (
 _SORT: dict[str, list[str]] = {
     **{d.table: [d.key] for d in DIMENSIONS},
     "dim_date": ["date_key"],
-    "fact_games": ["release_year", "game_id"],
+    "fact_games": ["game_id"],
     **{s.bridge: ["game_id", s.dim.key] for s in _SOURCES},
     "fact_game_ratings": ["game_id", "rating_id"],
 }
@@ -372,24 +372,13 @@ def _member_count(source: _ListSource) -> pl.Expr:
 
 
 def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame) -> pl.DataFrame:
-    """One row per game from its latest version, in (release year, game id) order.
+    """One row per game from its latest version, in game id order (``latest``'s order).
 
-    The order comes from one narrow column (``latest`` is in game id order, and a stable
-    sort keeps it within a year); every fact column is then gathered once. List columns
-    are only counted in place, never moved.
+    Every fact column is gathered once; list columns are only counted in place, never moved.
     """
     esrb = _DIMS["dim_esrb_rating"]
     status = pl.col("added_by_status")
     released = pl.col("released")
-    year = released.dt.year().cast(pl.Int32)
-    order = (
-        frame.lazy()
-        .select(year.alias("release_year"), pl.int_range(pl.len()).alias("_row"))
-        .select(pl.all().gather(latest))
-        .sort("release_year", nulls_last=True, maintain_order=True)
-        .collect()
-        .get_column("_row")
-    )
     return (
         frame.lazy()
         .select(
@@ -399,10 +388,10 @@ def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame
             *_FACT_TAIL,
             date_key(released).alias("released_date_key"),
             _lookup(pl.col("esrb_rating").struct.field("id"), esrb_table, esrb).alias(esrb.key),
-            year.alias("release_year"),
+            released.dt.year().cast(pl.Int32).alias("release_year"),
             *[_member_count(source) for source in _SOURCES],
         )
-        .select(pl.all().gather(order))
+        .select(pl.all().gather(latest))
         .collect()
     )
 

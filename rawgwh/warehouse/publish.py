@@ -100,7 +100,6 @@ DELTA_MIN_ROWS = 65_536
 _DIM_TABLES = frozenset(d.table for d in DIMENSIONS) | {"dim_date"}
 # Commit order: fact_games (the anchor readers resolve time travel with) comes last.
 _COMMIT_ORDER = tuple(n for n in STAR_TABLES if n != ANCHOR_TABLE) + (ANCHOR_TABLE,)
-_SORT = {"fact_games": ["release_year", "game_id"]}
 # Tables are read, merged and written in parallel: Arrow and Parquet work frees the GIL.
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
 
@@ -472,9 +471,9 @@ def _replace_games(
         remaining = [f for f in files if id(f) not in replaced]
         if _needs_compaction(remaining, new_rows.num_rows):
             parts = read_arrow(name, files, properties=io)
-            rows = _merge(name, parts, [_keep(part, touched) for part in parts], new_rows)
+            rows = _merge(star, name, parts, [_keep(part, touched) for part in parts], new_rows)
             return _Written(files, _write(star, name, rows), whole=True)
-        add = _write(star, name, *(k for _, k in hit), _merge(name, parts, keep, new_rows))
+        add = _write(star, name, *(k for _, k in hit), _merge(star, name, parts, keep, new_rows))
         delete = [f for f in files if id(f) in replaced]
         return _Written(delete, add, whole=bool(files) and len(delete) == len(files))
 
@@ -516,8 +515,19 @@ def _may_hold(data_file: DataFile, field_id: int, touched: list[int]) -> bool:
     return at < len(touched) and touched[at] <= high
 
 
+def sort_keys(table: Table) -> list[str]:
+    """The columns ``table``'s rows are kept in, from its Iceberg sort order."""
+    schema = table.schema()
+    names = [schema.find_column_name(f.source_id) for f in table.sort_order().fields]
+    return [n for n in names if n is not None] or ["game_id"]
+
+
 def _merge(
-    name: str, parts: Sequence[pa.Table], keep: Sequence[pa.ChunkedArray], new_rows: pa.Table
+    star: StarZone,
+    name: str,
+    parts: Sequence[pa.Table],
+    keep: Sequence[pa.ChunkedArray],
+    new_rows: pa.Table,
 ) -> pa.Table:
     """The kept rows of ``parts`` and ``new_rows``, in the table's sort order, in one take.
 
@@ -530,7 +540,7 @@ def _merge(
         [c for k in keep for c in k.chunks] + [pa.repeat(True, new_rows.num_rows)],
         type=pa.bool_(),
     )
-    keys = _SORT.get(name, ["game_id"])
+    keys = sort_keys(star.tables[name])
     frame = pl.DataFrame(combined.select(keys))
     order = (
         frame.with_row_index("_row")
@@ -604,7 +614,7 @@ def _write(star: StarZone, name: str, *tables: pa.Table) -> list[DataFile]:
 def _partitions(
     spec: PartitionSpec, schema: Schema, rows: pa.Table
 ) -> Iterator[tuple[PartitionKey | None, pa.Table]]:
-    """``rows`` (sorted by the partition column) as zero-copy slices, one per partition."""
+    """``rows`` as slices, one per partition (zero-copy when sorted by the partition)."""
     from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 
     if spec.is_unpartitioned():
@@ -613,8 +623,15 @@ def _partitions(
     partition = spec.fields[0]
     column = schema.find_column_name(partition.source_id)
     assert column is not None
+    values = pl.Series(column, rows.column(column))
+    if not values.is_sorted(nulls_last=True):
+        # A table partitioned before rawgwh stopped partitioning: rows come in game id
+        # order, and Arrow's stable sort by the partition keeps it inside each partition.
+        order = pc.sort_indices(rows, [(column, "ascending", "at_end")])
+        rows = rows.take(order)
+        values = pl.Series(column, rows.column(column))
     offset = 0
-    for length, value in pl.Series(column, rows.column(column)).rle().struct.unnest().iter_rows():
+    for length, value in values.rle().struct.unnest().iter_rows():
         field_value = PartitionFieldValue(field=partition, value=value)
         key = PartitionKey(field_values=[field_value], partition_spec=spec, schema=schema)
         yield key, rows.slice(offset, length)

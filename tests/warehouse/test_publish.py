@@ -18,7 +18,7 @@ from rawgwh.errors import ValidationFailed
 from rawgwh.model import DIMENSIONS, GAME_TABLES, STAR_TABLES, build_star
 from rawgwh.raw import parse_games, rejects_table
 from rawgwh.raw.state import SYNC_ID_PROPERTY, SyncState
-from rawgwh.warehouse import publish
+from rawgwh.warehouse import publish, star_zone
 from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.publish import (
     changed_since_publish,
@@ -107,10 +107,14 @@ def test_layout_partitions_sorts_and_sizes(wh: Warehouse) -> None:
     star = StarZone(wh)
 
     fact = star.tables["fact_games"]
-    assert [f.name for f in fact.spec().fields] == ["release_year"]
+    assert fact.spec().is_unpartitioned()
     sort = [fact.schema().find_column_name(f.source_id) for f in fact.sort_order().fields]
-    assert sort == ["release_year", "game_id"]
+    assert sort == ["game_id"]
     assert "write.target-file-size-bytes" in fact.properties
+    # Unpartitioned and far under the target size: one file per table, not one per year.
+    fact_files = star.files("fact_games")
+    assert len(fact_files) == 1
+    assert read_files(fact, fact_files).collect().get_column("game_id").is_sorted()
     bridge = star.tables["bridge_game_tag"]
     assert [bridge.schema().find_column_name(f.source_id) for f in bridge.sort_order().fields] == [
         "game_id"
@@ -354,11 +358,16 @@ def test_repeated_incremental_publishes_equal_a_full_rebuild(
     assert_same_star(incremental, star_tables(wh))
 
 
-def test_a_catalogue_over_many_years_is_not_rewritten_by_a_small_publish(
-    tmp_path: Path, sample_records: list[dict[str, Any]]
+def test_a_legacy_year_partitioned_fact_is_not_rewritten_by_a_small_publish(
+    tmp_path: Path, sample_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One partition per release year: a handful of changed games must not trigger compaction
-    of tables whose many files are simply one per year."""
+    """A warehouse made when the fact was partitioned by release year keeps that layout: a
+    handful of changed games must not trigger compaction of its many files, one per year,
+    and each file stays in game id order."""
+    monkeypatch.setattr(star_zone, "_PARTITIONS", {"fact_games": ("release_year",)})
+    monkeypatch.setattr(
+        star_zone, "_SORTS", {**star_zone._SORTS, "fact_games": ("release_year", "game_id")}
+    )
     records = []
     for i, record in enumerate(sample_records[:3_000]):
         spread = copy.deepcopy(record)
@@ -375,3 +384,12 @@ def test_a_catalogue_over_many_years_is_not_rewritten_by_a_small_publish(
     assert result.mode == "incremental"
     assert "fact_games" not in result.rewritten
     assert all(r.passed for r in check_published(warehouse))
+    zone = StarZone(warehouse)
+    fact = zone.tables["fact_games"]
+    assert [f.name for f in fact.spec().fields] == ["release_year"]
+    for data_file in zone.files("fact_games"):
+        frame = read_files(fact, [data_file]).collect()
+        assert frame.get_column("release_year").n_unique() == 1
+        assert frame.get_column("game_id").is_sorted()
+    publish_star(warehouse, sync_id="s3")
+    assert_same_star(star_tables(warehouse), build_star(raw_frame(warehouse)).tables)
