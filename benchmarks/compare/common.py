@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
 import shutil
 import statistics
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from benchmarks._proc import ROOT, measure, rawgwh_cmd, simulator
+
+if TYPE_CHECKING:
+    from rawgwh.warehouse.catalog import Warehouse
 
 __all__ = [
     "CHARTS",
@@ -25,6 +30,7 @@ __all__ = [
     "WORKDIR",
     "Sample",
     "Section",
+    "expected_star_layout",
     "line_chart",
     "load",
     "machine_info",
@@ -36,6 +42,7 @@ __all__ = [
     "raw_warehouse",
     "repeat",
     "save",
+    "star_layout",
 ]
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -264,7 +271,10 @@ def published_warehouse(games: int, workdir: Path = WORKDIR) -> Path:
     """``raw_warehouse(games)`` plus one full publish, cached under ``workdir/star-<games>``.
 
     The copy shares the raw zone's files (its catalog points at ``raw-<games>``, read only);
-    the star tables it publishes live in ``star-<games>``.
+    the star tables it publishes live in ``star-<games>``. The cache is reused only while
+    its star tables have the layout rawgwh creates now (:func:`expected_star_layout`): a
+    star published by an older rawgwh (say, fact_games partitioned by release year) would
+    otherwise be benchmarked forever.
     """
     from rawgwh.settings import Settings
     from rawgwh.warehouse.catalog import Warehouse
@@ -277,8 +287,11 @@ def published_warehouse(games: int, workdir: Path = WORKDIR) -> Path:
         if raw_games_count(path) == games:
             try:
                 wh = Warehouse.open(Settings(warehouse=str(path)))
-                if PUBLISHED_PROPERTY in wh.catalog.load_namespace_properties(STAR_NAMESPACE):
-                    return path
+                published = wh.catalog.load_namespace_properties(STAR_NAMESPACE)
+                if PUBLISHED_PROPERTY in published:
+                    if star_layout(wh) == expected_star_layout():
+                        return path
+                    print(f"{path} has an older star layout: publishing again", flush=True)
             except Exception:  # no or half-published star: publish again
                 pass
         raw_only_copy(raw, path)
@@ -286,6 +299,49 @@ def published_warehouse(games: int, workdir: Path = WORKDIR) -> Path:
         with wh.lock():
             publish_star(wh, sync_id="bench-publish")
         return path
+
+
+Layout = dict[str, dict[str, Any]]
+
+
+def star_layout(warehouse: Warehouse) -> Layout:
+    """Each star table's partition fields, sort order and ``write.*`` properties, as text."""
+    from rawgwh.model import STAR_TABLES
+    from rawgwh.warehouse.star_zone import STAR_NAMESPACE
+
+    layout: Layout = {}
+    for name in STAR_TABLES:
+        table = warehouse.catalog.load_table((STAR_NAMESPACE, name))
+        schema = table.schema()
+        layout[name] = {
+            "partition": [
+                f"{schema.find_column_name(f.source_id)} {f.transform}" for f in table.spec().fields
+            ],
+            "sort": [
+                f"{schema.find_column_name(f.source_id)} {f.transform} {f.direction} {f.null_order}"
+                for f in table.sort_order().fields
+            ],
+            "write": {k: v for k, v in table.properties.items() if k.startswith("write.")},
+        }
+    return layout
+
+
+@functools.cache
+def expected_star_layout() -> Layout:
+    """:func:`star_layout` of the star tables ``StarZone`` creates now, in a scratch catalog."""
+    from rawgwh.settings import Settings
+    from rawgwh.warehouse.catalog import Warehouse
+    from rawgwh.warehouse.star_zone import StarZone
+
+    with tempfile.TemporaryDirectory(prefix="rawgwh-layout-") as folder:
+        wh = Warehouse.open(Settings(warehouse=folder), create=True)
+        try:
+            StarZone(wh)
+            return star_layout(wh)
+        finally:
+            engine = getattr(wh.catalog, "engine", None)
+            if engine is not None:
+                engine.dispose()
 
 
 def raw_only_copy(raw: Path, path: Path) -> Path:

@@ -6,11 +6,15 @@ child processes, interleaved, timed with ``wait4``:
 - rawgwh: a full ``publish_star`` as ``rawgwh build`` runs it (read, build, DuckDB
   validation, write, Iceberg commit) into a fresh warehouse holding only that raw zone;
 - pandas-baseline: ``benchmarks.baselines.pandas_pipeline`` (read, transform, write
-  Parquet) into a fresh folder.
+  Parquet) into a fresh folder;
+- import-floor: a fresh interpreter that imports what the rawgwh child imports to publish
+  (:data:`FLOOR_MODULES`) and exits. No rawgwh child can be faster than that, which bounds
+  the 50x target: the report sets it against the baseline's median / 50.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -32,8 +36,13 @@ from benchmarks.compare.common import (
 
 __all__ = [
     "CASE",
+    "FLOOR",
+    "FLOOR_CASE",
+    "FLOOR_MODULES",
     "SLOW_SECONDS",
     "baseline_cmd",
+    "floor_cmd",
+    "import_floor_child",
     "publish_child",
     "publish_cmd",
     "raw_files",
@@ -43,6 +52,18 @@ __all__ = [
 
 CASE = "build+publish"
 RAWGWH, BASELINE = "rawgwh", "pandas-baseline"
+FLOOR, FLOOR_CASE = "import-floor", "import floor"
+#: What the publish child imports: the modules it imports before publish_star starts
+#: (Warehouse.open brings in pyiceberg's SQL catalog and SQLAlchemy), and the two that
+#: publish_star imports on first use, DuckDB for the checks and pyiceberg's Arrow writer.
+FLOOR_MODULES = (
+    "rawgwh.settings",
+    "rawgwh.warehouse.catalog",
+    "rawgwh.warehouse.publish",
+    "pyiceberg.catalog.sql",
+    "rawgwh.warehouse.validate",
+    "pyiceberg.io.pyarrow",
+)
 # A baseline run predicted slower than this gets no warm-up and at most SLOW_RUNS runs.
 SLOW_SECONDS = 360.0
 SLOW_RUNS = 3
@@ -96,8 +117,21 @@ def publish_child(warehouse: Path, result: Path) -> None:
         "games": published.games_total,
         "seconds": published.seconds,
         "timings": published.timings,
+        "modules": sorted(sys.modules),  # what the import floor may import
     }
     result.write_text(json.dumps(summary))
+
+
+def floor_cmd(result: Path) -> list[str]:
+    """The import-floor child: the publish child's interpreter and module, importing only."""
+    return [sys.executable, "-m", "benchmarks.compare.model", "--import-floor", str(result)]
+
+
+def import_floor_child(result: Path) -> None:
+    """Import :data:`FLOOR_MODULES`, write the modules loaded, exit."""
+    for name in FLOOR_MODULES:
+        importlib.import_module(name)
+    result.write_text(json.dumps({"modules": sorted(sys.modules)}))
 
 
 def baseline_cmd(files_list: Path, out: Path, summary: Path) -> list[str]:
@@ -132,6 +166,7 @@ class _Runner:
         self.samples = {
             RAWGWH: Sample(RAWGWH, CASE, size, [], [], {}),
             BASELINE: Sample(BASELINE, CASE, size, [], [], {}),
+            FLOOR: Sample(FLOOR, FLOOR_CASE, size, [], [], {}),
         }
 
     def rawgwh(self, timed: bool = True) -> float:
@@ -154,6 +189,19 @@ class _Runner:
             sample.seconds.append(seconds)
             sample.peak_rss_mb.append(rss)
         shutil.rmtree(target)
+        return seconds
+
+    def floor(self, timed: bool = True) -> float:
+        result = self.scratch / "floor.json"
+        result.unlink(missing_ok=True)
+        seconds, rss, code = measure_child(floor_cmd(result))
+        if code != 0 or not result.exists():
+            raise RuntimeError(f"the import-floor child failed (exit {code})")
+        modules = json.loads(result.read_text())["modules"]
+        self.samples[FLOOR].extra = {"modules_loaded": len(modules)}
+        if timed:
+            self.samples[FLOOR].seconds.append(seconds)
+            self.samples[FLOOR].peak_rss_mb.append(rss)
         return seconds
 
     def baseline(self, timed: bool = True) -> float:
@@ -187,6 +235,7 @@ def _run_size(
     runner = _Runner(size, workdir)
     slow = predicted is not None and predicted > SLOW_SECONDS
     _log(size, RAWGWH, runner.rawgwh(timed=False), "warm-up")
+    _log(size, FLOOR, runner.floor(timed=False), "warm-up")
     baseline_runs = repeat
     if slow:
         baseline_runs = min(repeat, SLOW_RUNS)
@@ -206,6 +255,7 @@ def _run_size(
             )
     for i in range(repeat):
         _log(size, RAWGWH, runner.rawgwh(), f"run {i + 1}")
+        _log(size, FLOOR, runner.floor(), f"run {i + 1}")
         if i < baseline_runs:
             _log(size, BASELINE, runner.baseline(), f"run {i + 1}")
     _check_rows(runner.samples, size, notes)
@@ -232,12 +282,12 @@ def redraw(section: Section) -> None:
 
 
 def _charts(samples: Sequence[Sample]) -> None:
-    series: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: []}
-    memory: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: []}
+    series: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: [], FLOOR: []}
+    memory: dict[str, list[tuple[int, float]]] = {RAWGWH: [], BASELINE: [], FLOOR: []}
     for s in samples:
-        series[s.system].append((s.size, s.median_seconds))
+        series.setdefault(s.system, []).append((s.size, s.median_seconds))
         if s.median_rss_mb is not None:
-            memory[s.system].append((s.size, s.median_rss_mb))
+            memory.setdefault(s.system, []).append((s.size, s.median_rss_mb))
     for points in (*series.values(), *memory.values()):
         points.sort()
     line_chart(
@@ -272,10 +322,15 @@ def run(sizes: Sequence[int], repeat: int, workdir: Path) -> Section:
         "read_parquet of the raw.games data files, iterrows loops, to_parquet) into a fresh "
         "folder each run. It reads only the 28 columns the model needs, as rawgwh does. "
         "No validation, no catalog commit.",
-        "Both run as child processes, interleaved (rawgwh, baseline, rawgwh, ...), timed "
-        "from process start to exit (interpreter start and imports included); peak RSS "
-        "from wait4. `in_process_s` is the time inside the child without start-up: "
-        "publish_star's own clock for rawgwh, read+build+write for the baseline (last run).",
+        "import-floor: a fresh interpreter running the rawgwh child's module with "
+        "--import-floor, which imports what that child imports to publish and exits: "
+        f"{', '.join(FLOOR_MODULES)} (with them polars, pyarrow, DuckDB, pyiceberg and "
+        "SQLAlchemy). No rawgwh child can finish faster; it is not a rival.",
+        "All three run as child processes, interleaved (rawgwh, import floor, baseline, "
+        "rawgwh, ...), timed from process start to exit (interpreter start and imports "
+        "included); peak RSS from the child's own VmHWM. `in_process_s` is the time inside "
+        "the child without start-up: publish_star's own clock for rawgwh, "
+        "read+build+write for the baseline (last run).",
         "The raw zones were synced from the simulator (`rawgwh sync --raw-only`, seed 1), "
         "one version per game.",
     ]
@@ -295,4 +350,7 @@ def run(sizes: Sequence[int], repeat: int, workdir: Path) -> Section:
 
 
 if __name__ == "__main__":
-    publish_child(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "--import-floor":
+        import_floor_child(Path(sys.argv[2]))
+    else:
+        publish_child(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -2,10 +2,9 @@
 
     python -m benchmarks.compare.query_engines ENGINE SPEC.json OUT.json
 
-ENGINE: ``rawgwh`` or ``polars``, or a diagnostic (``plain-views``, ``one-fact-file``).
+ENGINE: ``rawgwh`` or ``polars``, or the diagnostic ``duckdb-memory``.
 SPEC.json (written by :func:`write_spec`): the warehouse, every star table's metadata
-location and published snapshot, the queries, ``runs``, ``warmup``, ``rows`` and a
-``scratch`` folder. The child
+location and published snapshot, the queries, ``runs``, ``warmup`` and ``rows``. The child
 opens its engine once, runs each query ``warmup`` times and then ``runs`` times (fetching
 every row), and writes timings -- and the result rows when ``rows`` is set -- to OUT.json.
 DuckDB's Iceberg extension has its own child (``duckdb_iceberg_child.py``): it needs an
@@ -83,7 +82,6 @@ def write_spec(
 ) -> Path:
     spec = {
         "warehouse": str(warehouse),
-        "scratch": str(path.parent),
         "tables": star_tables(warehouse),
         "queries": dict(queries),
         "runs": runs,
@@ -227,39 +225,26 @@ def _polars(spec: Mapping[str, Any]) -> tuple[Callable[[str, str], Any], Callabl
     return run, lambda: None
 
 
-def _duckdb_views(
-    spec: Mapping[str, Any], *, one_fact_file: bool
+def _duckdb_memory(
+    spec: Mapping[str, Any],
 ) -> tuple[Callable[[str, str], Any], Callable[[], None]]:
-    """Diagnostics, not rivals: rawgwh's engine as it is (same DuckDB, files, sandbox and
-    read-only check) but with views ``read_parquet(files)`` without ``union_by_name``; with
-    ``one_fact_file`` also fact_games rewritten as one file (in the spec's folder, before
-    timing) instead of one per release year. What each costs rawgwh, measured."""
+    """A diagnostic, not a rival: rawgwh's engine (same DuckDB, files, sandbox and read-only
+    check) with the star tables loaded into DuckDB memory before timing, so its figures are
+    query execution alone, without reading Parquet."""
     import duckdb
 
     from rawgwh.query import fastpath
     from rawgwh.query.sandbox import check_read_only, lock_down
 
     root = Path(spec["warehouse"])
-    tables = fastpath.latest_tables(root).files
-    if one_fact_file:
-        import polars as pl
-
-        merged = Path(spec["scratch"]) / "fact_games.parquet"
-        if not merged.exists():
-            # rawgwh's own layout settings: zstd, row groups of 131,072 rows
-            pl.scan_parquet(tables["fact_games"]).sink_parquet(
-                merged, compression="zstd", row_group_size=131_072
-            )
-        tables = {**tables, "fact_games": [str(merged)]}
     con = duckdb.connect(":memory:")
-    con.execute("SET parquet_metadata_cache = true")
     paths: list[str] = []
-    for name, files in tables.items():
+    for name, files in fastpath.latest_tables(root).files.items():
         if name in spec["tables"]:
             paths += files
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             con.execute(
-                f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], '
+                f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet([{listed}], '
                 "hive_partitioning = false)"
             )
     lock_down(con, directories=[str(root)], paths=paths)
@@ -272,21 +257,10 @@ def _duckdb_views(
     return run, con.close
 
 
-def _plain_views(spec: Mapping[str, Any]) -> tuple[Callable[[str, str], Any], Callable[[], None]]:
-    return _duckdb_views(spec, one_fact_file=False)
-
-
-def _one_fact_file(
-    spec: Mapping[str, Any],
-) -> tuple[Callable[[str, str], Any], Callable[[], None]]:
-    return _duckdb_views(spec, one_fact_file=True)
-
-
 ENGINES = {
     "rawgwh": _rawgwh,
     "polars": _polars,
-    "plain-views": _plain_views,
-    "one-fact-file": _one_fact_file,
+    "duckdb-memory": _duckdb_memory,
 }
 
 

@@ -101,20 +101,28 @@ def test_model_comparison_records_interleaved_runs(
     monkeypatch.setattr(model, "SLOW_RUNS", 1)
     section = model.run([300, 200], repeat=2, workdir=tmp_path / "work")
 
-    assert [(s.system, s.size) for s in section.samples] == [
-        ("rawgwh", 200),
-        ("pandas-baseline", 200),
-        ("rawgwh", 300),
-        ("pandas-baseline", 300),
+    assert [(s.system, s.case, s.size) for s in section.samples] == [
+        ("rawgwh", "build+publish", 200),
+        ("pandas-baseline", "build+publish", 200),
+        ("import-floor", "import floor", 200),
+        ("rawgwh", "build+publish", 300),
+        ("pandas-baseline", "build+publish", 300),
+        ("import-floor", "import floor", 300),
     ]
     for s in section.samples:
-        expected = 2 if s.system == "rawgwh" else 1
+        expected = 1 if s.system == "pandas-baseline" else 2
         assert len(s.seconds) == len(s.peak_rss_mb) == expected
         assert all(x > 0 for x in s.seconds + s.peak_rss_mb)
+        if s.system == "import-floor":  # no work, and less than a publish's
+            ours = section.sample("rawgwh", "build+publish", s.size)
+            assert ours is not None and s.median_seconds < ours.median_seconds
+            assert s.extra["modules_loaded"] > 100
+            continue
         assert s.extra["rows"]["fact_games"] == s.size
         assert s.extra["disk_bytes"] > 0
         assert 0 < s.extra["in_process_s"] < max(s.seconds)  # start-up is left out
     notes = " ".join(section.notes)
+    assert "import-floor: a fresh interpreter" in notes
     assert "warm-up took" in notes  # 200: warm-up ran, then repeats were cut
     assert "warm-up was skipped" in notes  # 300: predicted slow from 200
     assert "same row counts" in notes
@@ -127,3 +135,29 @@ def test_the_baseline_reads_the_columns_rawgwh_reads() -> None:
     from rawgwh.model.schema import INPUT_COLUMNS
 
     assert list(INPUT_COLUMNS) == pandas_pipeline.COLUMNS
+
+
+def test_the_import_floor_imports_only_what_a_publish_imports(
+    tmp_path: Path, sample_path: Path
+) -> None:
+    """Both children as the comparison runs them: the floor loads the heavy libraries, and
+    nothing the publish child does not load too (so no publish can be faster)."""
+    import json
+
+    from benchmarks.compare.common import measure_child
+    from benchmarks.model_bench import fill
+
+    warehouse = tmp_path / "wh"
+    fill(warehouse, 500)
+    _, _, code = measure_child(model.publish_cmd(warehouse, tmp_path / "publish.json"))
+    assert code == 0
+    published = json.loads((tmp_path / "publish.json").read_text())
+    assert published["mode"] == "full" and published["games"] == 500
+    seconds, rss, code = measure_child(model.floor_cmd(tmp_path / "floor.json"))
+    assert code == 0 and seconds > 0 and rss > 0
+    floor = set(json.loads((tmp_path / "floor.json").read_text())["modules"])
+
+    assert floor <= set(published["modules"]), sorted(floor - set(published["modules"]))
+    heavy = {"polars", "pyarrow", "duckdb", "sqlalchemy", "pyiceberg.catalog.sql"}
+    assert heavy | {"pyiceberg.io.pyarrow", *model.FLOOR_MODULES} <= floor
+    assert "rawgwh.model.star" in floor  # publish's own imports come along

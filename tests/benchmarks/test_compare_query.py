@@ -11,13 +11,14 @@ import os
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from benchmarks.compare import common
 from benchmarks.compare.query import (
     ALL_TEN,
+    MEMORY,
     AnswerMismatch,
     compare_answers,
     measure_size,
@@ -27,12 +28,17 @@ from benchmarks.compare.query import (
     target_notes,
 )
 from benchmarks.compare.query_engines import (
+    ENGINES,
     POLARS_BY_HAND,
     load_queries,
     run_child,
     star_tables,
     write_spec,
 )
+from rawgwh.errors import QueryError
+
+if TYPE_CHECKING:
+    from rawgwh.warehouse.catalog import Warehouse
 
 GAMES = 2_000
 
@@ -261,11 +267,126 @@ def test_measure_size_records_every_engine_and_query(
         assert per_round == pytest.approx(whole.seconds)
     assert {s.system for s in section.samples} == set(systems)  # the diagnostic is no rival
     whole = section.sample("rawgwh", ALL_TEN, GAMES)
-    assert whole is not None and set(whole.extra["plain_views_ms"]) == cases - {ALL_TEN}
-    assert set(whole.extra["one_fact_file_ms"]) == cases - {ALL_TEN}
-    assert whole.extra["fact_games_files"] > 1
+    assert whole is not None and set(whole.extra["duckdb_memory_ms"]) == cases - {ALL_TEN}
+    assert all(ms > 0 for ms in whole.extra["duckdb_memory_ms"].values())
+    assert whole.extra["duckdb_memory_total_ms"] > 0
+    assert not any(k.startswith(("plain_views", "one_fact_file")) for k in whole.extra)
+    assert whole.extra["fact_games_files"] == 1  # the star's layout now: one fact file
     notes = target_notes(section, systems)
-    assert any(n.startswith(f"{GAMES:,} games, why: ") for n in notes)
+    assert len(notes) == 1 and notes[0].startswith(f"{GAMES:,} games: rawgwh ")
+
+
+def test_only_the_in_memory_diagnostic_is_left() -> None:
+    assert set(ENGINES) == {"rawgwh", "polars", MEMORY}
+
+
+@pytest.mark.parametrize("source", ["simulator", "sample"])
+def test_duckdb_memory_answers_like_rawgwh_from_tables_in_memory(
+    source: str, request: pytest.FixtureRequest
+) -> None:
+    warehouse = request.getfixturevalue(
+        "warehouse" if source == "simulator" else "sample_warehouse"
+    )
+    spec = _spec(warehouse)
+    ours = run_child("rawgwh", spec)
+    theirs = run_child(MEMORY, spec)
+    assert theirs["version"] == ours["version"]  # the same DuckDB as rawgwh's engine
+    compare_answers({"rawgwh": _answers(ours), MEMORY: _answers(theirs)})
+    # the star tables are DuckDB tables (in memory), not views over the Parquet files
+    listing = {
+        "tables": "SELECT table_name FROM duckdb_tables() ORDER BY 1",
+        "views": "SELECT view_name FROM duckdb_views() WHERE NOT internal",
+    }
+    found = run_child(MEMORY, _spec(warehouse, queries=listing))["queries"]
+    assert [r[0] for r in found["tables"]["rows"]] == sorted(star_tables(warehouse))
+    assert found["views"]["rows"] == []
+    # and the sandbox is rawgwh's: nothing may be written
+    with pytest.raises(QueryError, match="^read-only: "):
+        run_child(MEMORY, _spec(warehouse, queries={"x": "CREATE TABLE t AS SELECT 1"}))
+
+
+def _timed_section(ours_ms: float, rival_ms: float, in_memory_ms: float) -> common.Section:
+    """rawgwh and Polars on q09 and q10 (q10 equal), with the in-memory diagnostic's q09."""
+    samples = [
+        common.Sample("rawgwh", "q09", 10_000, [ours_ms / 1000] * 3),
+        common.Sample("polars", "q09", 10_000, [rival_ms / 1000] * 3),
+        common.Sample("rawgwh", "q10", 10_000, [0.002] * 3),
+        common.Sample("polars", "q10", 10_000, [0.002] * 3),
+    ]
+    extra = {"duckdb_memory_ms": {"q09": in_memory_ms, "q10": 1.0}}
+    samples.append(common.Sample("rawgwh", ALL_TEN, 10_000, [0.02], [100.0], extra))
+    return common.Section(name="query", title="t", command="c", samples=samples)
+
+
+def test_a_slow_query_is_split_into_reading_and_execution() -> None:
+    (note,) = target_notes(_timed_section(10.1, 8.3, 4.0), ["rawgwh", "polars"])
+    assert note == (
+        "10,000 games: rawgwh over 1.2x the faster rival on q09 10.1 ms vs polars 8.3 ms "
+        "(1.22x; DuckDB on tables already in memory 4.0 ms: 60% of rawgwh's time is reading "
+        "Parquet)"
+    )
+    (note,) = target_notes(_timed_section(20.0, 10.0, 15.0), ["rawgwh", "polars"])
+    assert "q09 20.0 ms vs polars 10.0 ms (2.00x; " in note
+    assert "in memory 15.0 ms: 25% of rawgwh's time is reading Parquet)" in note
+    (note,) = target_notes(_timed_section(20.0, 10.0, 21.0), ["rawgwh", "polars"])
+    assert "in memory 21.0 ms: none of rawgwh's time is reading Parquet" in note
+    assert "q10" not in note  # within the target: no diagnosis
+
+
+def test_within_target_the_diagnostic_is_not_mentioned() -> None:
+    (note,) = target_notes(_timed_section(9.0, 8.3, 4.0), ["rawgwh", "polars"])
+    assert note == (
+        "10,000 games: rawgwh within 1.2x of the faster rival on every query "
+        "(least favourable q09 at 1.08x)"
+    )
+
+
+def _open(path: Path) -> Warehouse:
+    from rawgwh.settings import Settings
+    from rawgwh.warehouse.catalog import Warehouse
+
+    return Warehouse.open(Settings(warehouse=str(path)))
+
+
+def test_the_cache_is_published_again_when_its_layout_is_older(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """A cached star from an older rawgwh (fact_games partitioned by release year, sorted
+    by year then id) is published again; a current one is reused as it is."""
+    # the fixture's raw zone as this workdir's cached raw-<N> (same files, own catalog)
+    common.raw_only_copy(warehouse.parent / f"raw-{GAMES}", tmp_path / f"raw-{GAMES}")
+    star = common.published_warehouse(GAMES, tmp_path)
+    first = star_tables(star)
+    assert common.star_layout(_open(star)) == common.expected_star_layout()
+    assert common.published_warehouse(GAMES, tmp_path) == star
+    assert star_tables(star) == first  # reused: nothing published again
+
+    from pyiceberg.transforms import IdentityTransform
+
+    fact = _open(star).catalog.load_table(("star", "fact_games"))
+    with fact.update_spec() as spec:
+        spec.add_identity("release_year")
+    with fact.update_sort_order() as order:
+        order.asc("release_year", IdentityTransform()).asc("game_id", IdentityTransform())
+    old = common.star_layout(_open(star))
+    assert old["fact_games"]["partition"] == ["release_year identity"]
+    assert old != common.expected_star_layout()
+
+    assert common.published_warehouse(GAMES, tmp_path) == star
+    again = star_tables(star)
+    assert again["fact_games"]["snapshot"] != first["fact_games"]["snapshot"]
+    wh = _open(star)
+    assert common.star_layout(wh) == common.expected_star_layout()
+    assert wh.catalog.load_table(("star", "fact_games")).spec().is_unpartitioned()
+    assert common.raw_games_count(star) == GAMES
+
+
+def test_the_expected_layout_is_what_star_zone_creates() -> None:
+    expected = common.expected_star_layout()
+    assert all(layout["partition"] == [] for layout in expected.values())
+    assert expected["fact_games"]["sort"] == ["game_id identity ASC NULLS FIRST"]
+    assert expected["dim_date"]["sort"] == ["date_key identity ASC NULLS FIRST"]
+    assert expected["fact_games"]["write"]["write.parquet.compression-codec"] == "zstd"
 
 
 class _DisagreeingDremio:

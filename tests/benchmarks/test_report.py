@@ -12,8 +12,10 @@ from benchmarks.compare.common import Sample, Section, line_chart, load, repeat,
 from benchmarks.compare.report import render, target_checks, write_report  # noqa: E402
 
 
-def _model(ours_s: float, theirs_s: float, ours_mb: float, theirs_mb: float) -> Section:
-    return Section(
+def _model(
+    ours_s: float, theirs_s: float, ours_mb: float, theirs_mb: float, floor_s: float | None = None
+) -> Section:
+    section = Section(
         name="model",
         title="Model build + publish vs the hand-built pandas pipeline",
         command="python -m benchmarks model --sizes 100000",
@@ -40,6 +42,10 @@ def _model(ours_s: float, theirs_s: float, ours_mb: float, theirs_mb: float) -> 
         finished="2026-01-01T01:00:00+00:00",
         machine={"cpu_count": 2, "python": "3.11.7", "load_average": [1.0, 1.5, 2.0]},
     )
+    if floor_s is not None:  # the import-floor child: no work, a few timings around floor_s
+        runs = [floor_s + 0.05, floor_s - 0.02, floor_s, floor_s + 0.01, floor_s - 0.04]
+        section.samples.append(Sample("import-floor", "import floor", 100_000, runs, [200.0] * 5))
+    return section
 
 
 def _sync(ours_s: float, dlt_s: float, ours_req: int, dlt_req: int) -> Section:
@@ -155,3 +161,39 @@ def test_line_chart_writes_a_png(tmp_path: Path) -> None:
         {"a": [(10_000, 1.0), (100_000, 3.0)], "b": [(10_000, 5.0), (100_000, 60.0)]},
     )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_import_floor_over_the_budget_is_said_in_notes_and_target() -> None:
+    # the baseline's median 38 s: 50x leaves rawgwh 0.76 s; Python and imports take 0.84 s
+    text = render({"model": _model(0.9, 38.0, 310.0, 820.0, floor_s=0.84)})
+    note = (
+        "- 50× at 100,000 games needs rawgwh under 0.76 s (the baseline's median / 50); "
+        "starting Python and importing its libraries takes 0.84 s (median, same run): the "
+        "import floor alone is over the budget, so no rawgwh process is 50× faster at this "
+        "size however fast its work."
+    )
+    assert note in text.splitlines()
+    (check,) = target_checks({"model": _model(0.9, 38.0, 310.0, 820.0, floor_s=0.84)})[:1]
+    assert check.status == "not met"
+    assert check.detail.endswith(
+        "; 50× needs rawgwh under 0.76 s, import floor 0.84 s (over the budget by itself)"
+    )
+    assert f"| {check.detail} |" in text
+    # the floor is a row of its own, never a rival
+    assert "| import floor | 100,000 | import-floor | 0.840 |" in text
+    assert "vs import-floor" not in text
+
+
+def test_an_import_floor_within_the_budget_is_only_figures() -> None:
+    section = _model(1.0, 61.0, 310.0, 820.0, floor_s=0.84)
+    text = render({"model": section})
+    assert (
+        "- 50× at 100,000 games needs rawgwh under 1.22 s (the baseline's median / 50); "
+        "starting Python and importing its libraries takes 0.84 s (median, same run)."
+    ) in text.splitlines()
+    assert "over the budget" not in text
+    (check,) = target_checks({"model": section})[:1]
+    assert check.status == "met"
+    assert check.detail.endswith("; 50× needs rawgwh under 1.22 s, import floor 0.84 s")
+    # without a floor sample (an older run) nothing is said about it
+    assert "import floor" not in render({"model": _model(1.0, 61.0, 310.0, 820.0)})
