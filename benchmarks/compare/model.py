@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks._proc import product_python
 from benchmarks.compare.common import (
     CHARTS,
     Sample,
@@ -101,7 +102,7 @@ def star_rows(warehouse: Path) -> dict[str, int]:
 
 def publish_cmd(warehouse: Path, result: Path) -> list[str]:
     """A child doing exactly what ``rawgwh build`` does, reporting publish_star's own time."""
-    return [sys.executable, "-m", "benchmarks.compare.model", str(warehouse), str(result)]
+    return [product_python(), "-m", "benchmarks.compare.model", str(warehouse), str(result)]
 
 
 def publish_child(warehouse: Path, result: Path) -> None:
@@ -124,7 +125,7 @@ def publish_child(warehouse: Path, result: Path) -> None:
 
 def floor_cmd(result: Path) -> list[str]:
     """The import-floor child: the publish child's interpreter and module, importing only."""
-    return [sys.executable, "-m", "benchmarks.compare.model", "--import-floor", str(result)]
+    return [product_python(), "-m", "benchmarks.compare.model", "--import-floor", str(result)]
 
 
 def import_floor_child(result: Path) -> None:

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks._proc import ROOT
+from benchmarks._proc import ROOT, product_python
 from benchmarks.compare import common
 from benchmarks.compare.query_engines import POLARS_BY_HAND, load_queries, write_spec
 from rawgwh.query import fastpath
@@ -207,7 +207,7 @@ def engine_command(system: str, spec: Path, out: Path) -> list[str]:
         if cmd is None:
             raise RuntimeError("uv not found")
         return cmd
-    return [sys.executable, "-m", "benchmarks.compare.query_engines", system, str(spec), str(out)]
+    return [product_python(), "-m", "benchmarks.compare.query_engines", system, str(spec), str(out)]
 
 
 def run_engine(system: str, spec: Path, out: Path) -> tuple[dict[str, Any], float, float]:
