@@ -144,7 +144,10 @@ def product_python() -> str:
         return sys.executable
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(PRODUCT_ENV)}
     env.pop("VIRTUAL_ENV", None)
-    subprocess.run([uv, "sync", "--frozen", "--no-dev", "--quiet"], cwd=ROOT, env=env, check=True)
+    # Bytecode compiled now, as after a user's first run (PYTHONDONTWRITEBYTECODE would
+    # otherwise make every child compile every module again).
+    sync = [uv, "sync", "--frozen", "--no-dev", "--compile-bytecode", "--quiet"]
+    subprocess.run(sync, cwd=ROOT, env=env, check=True)
     python = str(PRODUCT_ENV / "bin" / "python")
     _PYTHONS.add(python)
     return python
