@@ -203,3 +203,19 @@ def test_slow_note_states_the_estimate_and_the_real_time() -> None:
     note = sync.slow_note(1_000_000, 850.0, 2017.8, 5)
     assert "estimated at 1,176 s" in note and "it took 2,018 s" in note
     assert "1 warm-up + 5 runs" in note
+
+
+def test_yearly_windows_cost_pages_plus_a_404_each_and_one_request_per_empty_year() -> None:
+    from datetime import date
+
+    def day(text: str) -> int:
+        return (date.fromisoformat(text) - date(1970, 1, 1)).days
+
+    released = [day("1999-03-01")] * 41 + [day("2001-12-31")] * 40 + [None, None]
+    # 1999: 2 pages + 404; 2000: empty, 1 request; 2001: 1 page + 404
+    assert sync.yearly_window_requests(released, page_size=40) == {
+        "requests": 6,
+        "windows": 3,
+        "undated": 2,
+    }
+    assert sync.yearly_window_requests([None]) == {"requests": 0, "windows": 0, "undated": 1}
