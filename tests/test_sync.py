@@ -281,3 +281,35 @@ def test_killed_sync_resumes_and_converges(tmp_path: Path) -> None:
     # Only what was not committed is fetched again: about the unfetched share of the pages.
     pages_left = (len(sim) - partial) / 40
     assert sim.stats.requests <= pages_left + 12
+
+
+def test_interrupted_sync_of_split_windows_resumes_exactly(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    """Windows split by their first page's release dates: a run cut short by its request
+    budget again and again still lands every game once, paying little for the restarts."""
+    from rawgwh.sync import SyncProgress
+
+    full = make_settings(tmp_path / "ref", served, window_limit=100, concurrency=2)
+    sync(full, publish=False)
+    requests_full = sim.stats.requests
+    sim.stats.reset()
+
+    settings = make_settings(
+        tmp_path / "wh", served, window_limit=100, max_requests=12, batch_games=80, concurrency=2
+    )
+    progress = SyncProgress()
+    rounds = 0
+    while True:
+        rounds += 1
+        assert rounds < 30
+        try:
+            sync(settings, progress=progress, publish=False)
+            break
+        except BudgetExhausted:
+            continue
+    assert progress.extract.windows_split >= 1
+    assert stored(settings).equals(expected(sim))
+    assert raw_games(settings).height == len(sim)
+    # A restart re-counts the windows it had not finished and re-splits the unfetched gaps.
+    assert sim.stats.requests <= requests_full + 4 * rounds, (sim.stats.requests, requests_full)

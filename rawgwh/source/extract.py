@@ -161,7 +161,8 @@ class Extractor:
             if top:
                 self.stats.games_expected += count
             if count > self.window_limit and window.splittable:
-                return list(window.split(count, self.window_limit))
+                # The page is thrown away, but its release dates show where the games lie.
+                return list(window.split(count, self.window_limit, first.results))
             pages = max(1, math.ceil(count / self._page_size))
             self.stats.pages_expected += pages
             await self.emit(WindowCounted(window.key, count, pages))
@@ -221,6 +222,7 @@ class Extractor:
             if first_request and (top or partial):
                 self.stats.games_expected += page.count
             if first_request and page.count > self.window_limit and window.splittable:
+                # Equal spans: this page holds the window's earliest updates, not a sample.
                 return list(window.split(page.count, self.window_limit))
             if first_request:
                 pages = max(1, math.ceil(page.count / self._page_size))

@@ -12,7 +12,8 @@ Everything here is pure: windows, their query parameters, splitting, and interva
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -26,14 +27,25 @@ __all__ = [
     "format_timestamp",
     "window_from_key",
     "Intervals",
+    "release_dates",
     "DEFAULT_FIRST_DATE",
     "DEFAULT_LAST_DATE",
+    "TARGET_SHARE",
+    "MISJUDGED",
 ]
 
 DEFAULT_FIRST_DATE = date(1900, 1, 1)
 DEFAULT_LAST_DATE = date(2099, 12, 31)
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
+# A split aims each child at this share of the window limit. Fuller leaves mean fewer partly
+# filled last pages, but a 40-game sample misjudges counts, and a child over the limit costs
+# one more request to split again. 0.7 to 0.9 cost about the same on synthetic catalogues.
+TARGET_SHARE = 0.8
+# A child holding this many times the games its split expected shows a sample that misled
+# (say, the first-created games of a window all from one era): it and its children are
+# split evenly instead, so a biased sample costs at most one extra level.
+MISJUDGED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,10 @@ class DateWindow:
     start: date
     end: date
     kind: Literal["dates"] = "dates"
+    # Hints from the split that made this window, not part of its identity (key, equality):
+    # the games it was expected to hold, and whether samples are still to be trusted.
+    expected: int | None = field(default=None, compare=False)
+    sampled: bool = field(default=True, compare=False)
 
     @property
     def key(self) -> str:
@@ -55,13 +71,59 @@ class DateWindow:
     def splittable(self) -> bool:
         return self.end > self.start
 
-    def split(self, count: int, limit: int) -> list[DateWindow]:
-        """Cut into equal spans, enough that each should hold about half the limit."""
+    def misjudged(self, count: int) -> bool:
+        """The split that made this window badly underestimated it: its sample misled."""
+        return self.expected is not None and count > MISJUDGED * max(1, self.expected)
+
+    def split(self, count: int, limit: int, sample: Sequence[object] = ()) -> list[DateWindow]:
+        """Children that tile this window, each expected to hold about ``TARGET_SHARE`` of
+        ``limit`` games.
+
+        ``sample`` is the window's first page (games as the API sends them): with two or more
+        release dates inside the window, the cuts fall between sample dates so that each child
+        holds about the same number of them; a decade without games costs no request. Else
+        (or when this window's own sample misled, see :meth:`misjudged`) equal spans.
+        """
+        if not self.splittable:
+            return [self]
+        trusted = self.sampled and not self.misjudged(count)
+        dates = release_dates(sample, self.start, self.end) if trusted else []
+        if len(dates) < 2:
+            return self._even(count, limit, sampled=trusted)
+        return self._by_sample(dates, count, limit)
+
+    def _even(self, count: int, limit: int, *, sampled: bool) -> list[DateWindow]:
+        """Equal spans, enough that each should hold about half the limit."""
         days = (self.end - self.start).days + 1
         parts = max(2, min(days, math.ceil(2 * count / limit)))
         bounds = [self.start + timedelta(days=round(i * days / parts)) for i in range(parts + 1)]
         return [
-            DateWindow(a, b - ONE_DAY) for a, b in zip(bounds, bounds[1:], strict=False) if b > a
+            DateWindow(a, b - ONE_DAY, sampled=sampled)
+            for a, b in zip(bounds, bounds[1:], strict=False)
+            if b > a
+        ]
+
+    def _by_sample(self, dates: list[date], count: int, limit: int) -> list[DateWindow]:
+        days = sorted(set(dates))
+        if len(days) == 1:
+            # Every sample on one day (a date many games share): give that day its own window.
+            cuts = [days[0], days[0] + ONE_DAY]
+        else:
+            parts = min(len(days), max(2, math.ceil(count / (TARGET_SHARE * limit))))
+            # Sample dates up to and including each distinct day.
+            upto = [sum(1 for d in dates if d <= day) for day in days[:-1]]
+            chosen = {
+                min(range(len(upto)), key=lambda g: (abs(upto[g] - j * len(dates) / parts), g))
+                for j in range(1, parts)
+            }
+            cuts = [_halfway(days[g], days[g + 1]) for g in sorted(chosen)]
+        bounds = [self.start, *(c for c in cuts if self.start < c <= self.end)]
+        ends = [b - ONE_DAY for b in bounds[1:]] + [self.end]
+        return [
+            DateWindow(
+                a, b, expected=round(count * sum(1 for d in dates if a <= d <= b) / len(dates))
+            )
+            for a, b in zip(bounds, ends, strict=True)
         ]
 
 
@@ -118,6 +180,28 @@ class UndatedWindow:
 
 
 Window = DateWindow | UpdatedWindow | UndatedWindow
+
+
+def _halfway(earlier: date, later: date) -> date:
+    """The first day of the later child when cutting between two sample dates: halfway, as
+    the games between them are unknown either way."""
+    return earlier + timedelta(days=((later - earlier).days + 1) // 2)
+
+
+def release_dates(records: Sequence[object], start: date, end: date) -> list[date]:
+    """The valid ``released`` dates of ``records`` from ``start`` to ``end``, sorted."""
+    out: list[date] = []
+    for record in records:
+        value = record.get("released") if isinstance(record, dict) else None
+        if not isinstance(value, str):
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            continue
+        if start <= day <= end:
+            out.append(day)
+    return sorted(out)
 
 
 def window_from_key(key: str) -> Window:

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+import math
+import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rawgwh.source.windows import (
+    MISJUDGED,
     ONE_DAY,
+    TARGET_SHARE,
     DateWindow,
     Intervals,
     UndatedWindow,
     UpdatedWindow,
     parse_dates,
+    release_dates,
     window_from_key,
 )
 
@@ -46,6 +52,7 @@ def test_updated_split_covers_window_exactly(span: int, count: int) -> None:
     "window",
     [
         DateWindow(date(2015, 1, 1), date(2015, 12, 31)),
+        DateWindow(date(2015, 1, 1), date(2015, 12, 31), expected=120, sampled=False),
         UpdatedWindow(datetime(2020, 1, 1, 10, 0, 0), datetime(2020, 1, 2, 0, 0, 0)),
         UndatedWindow(),
         UndatedWindow(descending=False),
@@ -88,3 +95,174 @@ def test_bad_dates_are_refused_with_a_hint(text: str) -> None:
 
 def test_good_dates() -> None:
     assert parse_dates(" 2015-01-01 , 2015-12-31") == (date(2015, 1, 1), date(2015, 12, 31))
+
+
+# -- splitting by a sample of release dates ---------------------------------------------
+
+GARBAGE: list[Any] = [
+    None,
+    7,
+    "2015-01-01",
+    ["2015-01-01"],
+    {},
+    {"released": None},
+    {"released": ""},
+    {"released": 2015},
+    {"released": "2015-13-45"},
+    {"released": "soon"},
+    {"released": "2015-01-01T00:00:00"},
+]
+
+
+def game(day: date) -> dict[str, Any]:
+    return {"id": day.toordinal(), "released": day.isoformat()}
+
+
+def old_even_split(window: DateWindow, count: int, limit: int) -> list[tuple[date, date]]:
+    """The split before samples were used: equal spans for about half the limit each."""
+    days = (window.end - window.start).days + 1
+    parts = max(2, min(days, math.ceil(2 * count / limit)))
+    bounds = [window.start + timedelta(days=round(i * days / parts)) for i in range(parts + 1)]
+    return [(a, b - ONE_DAY) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def spans(parts: list[DateWindow]) -> list[tuple[date, date]]:
+    return [(p.start, p.end) for p in parts]
+
+
+def assert_tiles(window: DateWindow, parts: list[DateWindow]) -> None:
+    assert len(parts) >= 2
+    assert parts[0].start == window.start and parts[-1].end == window.end
+    for part in parts:
+        assert part.start <= part.end
+    for left, right in zip(parts, parts[1:], strict=False):
+        assert left.end + ONE_DAY == right.start
+
+
+@st.composite
+def windows_and_samples(draw: st.DrawFn) -> tuple[DateWindow, list[Any]]:
+    """A window and a first page: dates inside, around and far outside it, and junk."""
+    start = draw(dates)
+    span = draw(st.integers(1, 40_000))
+    window = DateWindow(
+        start,
+        start + timedelta(days=span),
+        expected=draw(st.none() | st.integers(0, 10**6)),
+        sampled=draw(st.booleans()),
+    )
+    near = st.integers(-30, span + 30).map(lambda d: game(start + timedelta(days=d)))
+    far = st.dates(min_value=date(1800, 1, 1), max_value=date(2200, 1, 1)).map(game)
+    records = st.one_of(near, near, far, st.sampled_from(GARBAGE))
+    return window, draw(st.lists(records, max_size=60))
+
+
+@given(windows_and_samples(), st.integers(0, 10**6), st.integers(40, 20_000))
+def test_sampled_split_tiles_the_window_whatever_the_sample(
+    case: tuple[DateWindow, list[Any]], count: int, limit: int
+) -> None:
+    window, sample = case
+    parts = window.split(count, limit, sample)
+    assert_tiles(window, parts)
+    # Pure: the same answer again, whatever order the page listed its games in.
+    shuffled = random.Random(count).sample(sample, len(sample))
+    again = window.split(count, limit, shuffled)
+    assert [(p.start, p.end, p.expected, p.sampled) for p in again] == [
+        (p.start, p.end, p.expected, p.sampled) for p in parts
+    ]
+    # Dates outside the window and junk are ignored, not half-used.
+    clean = [game(d) for d in release_dates(sample, window.start, window.end)]
+    assert spans(window.split(count, limit, clean)) == spans(parts)
+
+
+@given(
+    dates,
+    st.integers(1, 40_000),
+    st.data(),
+    st.integers(0, 10**6),
+    st.integers(40, 20_000),
+)
+def test_spread_sample_gives_each_child_its_share_of_the_sample(
+    start: date, span: int, data: st.DataObject, count: int, limit: int
+) -> None:
+    offsets = data.draw(st.sets(st.integers(0, span), min_size=2, max_size=40))
+    window = DateWindow(start, start + timedelta(days=span))
+    sample = [game(start + timedelta(days=d)) for d in offsets]
+    parts = window.split(count, limit, sample)
+    assert_tiles(window, parts)
+    m = len(offsets)
+    wanted = min(m, max(2, math.ceil(count / (TARGET_SHARE * limit))))
+    assert len(parts) == wanted
+    share = m / wanted
+    held = [sum(p.start <= start + timedelta(days=d) <= p.end for d in offsets) for p in parts]
+    # No child without a sample game (so none is empty), and none holds much more than its
+    # share of them.
+    assert all(math.floor(share) <= h <= math.ceil(share) for h in held), held
+    # Each child expects the parent's games in proportion to its sample games.
+    assert [p.expected for p in parts] == [round(count * h / m) for h in held]
+    assert all(p.sampled for p in parts)
+
+
+@given(dates, st.integers(1, 40_000), st.integers(0, 10**6), st.integers(40, 20_000), st.data())
+def test_fewer_than_two_usable_dates_split_evenly(
+    start: date, span: int, count: int, limit: int, data: st.DataObject
+) -> None:
+    window = DateWindow(start, start + timedelta(days=span))
+    junk = data.draw(st.lists(st.sampled_from(GARBAGE), max_size=40))
+    one = data.draw(st.lists(st.integers(0, span), max_size=1))
+    outside = [game(start - ONE_DAY), game(window.end + ONE_DAY)]
+    sample = junk + [game(start + timedelta(days=d)) for d in one] + outside
+    parts = window.split(count, limit, sample)
+    assert spans(parts) == old_even_split(window, count, limit)
+    assert all(p.expected is None and p.sampled for p in parts)
+
+
+@given(dates, st.integers(1, 3_000), st.data(), st.integers(2, 40))
+def test_a_day_holding_the_whole_sample_gets_its_own_window(
+    start: date, span: int, data: st.DataObject, copies: int
+) -> None:
+    window = DateWindow(start, start + timedelta(days=span))
+    day = start + timedelta(days=data.draw(st.integers(0, span)))
+    parts = window.split(50_000, 10_000, [game(day)] * copies)
+    assert_tiles(window, parts)
+    assert (day, day) in spans(parts)
+    assert [p.expected for p in parts if p.start == day] == [50_000]
+
+
+@given(dates, st.integers(1, 40_000), st.integers(1, 5_000), st.data())
+def test_a_misjudged_window_and_its_children_split_evenly(
+    start: date, span: int, expected: int, data: st.DataObject
+) -> None:
+    limit = 1_000
+    count = data.draw(st.integers(MISJUDGED * expected + 1, MISJUDGED * expected + 10**6))
+    count = max(count, limit + 1)
+    window = DateWindow(start, start + timedelta(days=span), expected=expected)
+    sample = [game(start + timedelta(days=d)) for d in range(0, span + 1, max(1, span // 39))]
+    assert window.misjudged(count)
+    parts = window.split(count, limit, sample)
+    assert spans(parts) == old_even_split(window, count, limit)
+    assert not any(p.sampled for p in parts)
+    # The sample stays distrusted below: a biased sample costs one level, not every level.
+    child = max(parts, key=lambda p: p.end - p.start)
+    if child.splittable:
+        below = child.split(count, limit, sample)
+        assert spans(below) == old_even_split(child, count, limit)
+
+
+def test_a_window_no_fuller_than_expected_trusts_its_sample() -> None:
+    window = DateWindow(date(2015, 1, 1), date(2015, 12, 31), expected=10_000)
+    sample = [game(date(2015, 1, 1) + timedelta(days=9 * i)) for i in range(40)]
+    assert not window.misjudged(MISJUDGED * 10_000)
+    parts = window.split(MISJUDGED * 10_000, 10_000, sample)
+    assert len(parts) == math.ceil(MISJUDGED * 10_000 / (TARGET_SHARE * 10_000))
+    assert all(p.expected is not None for p in parts)
+
+
+def test_a_catalogue_from_1975_on_costs_no_request_for_its_empty_decades() -> None:
+    window = DateWindow(date(1900, 1, 1), date(2099, 12, 31))
+    sample = [game(date(1975 + i, 6, 1)) for i in range(40)]
+    parts = window.split(100_000, 10_000, sample)
+    # Each child holds sample games; the old split made 20 spans of 10 years, 7 of them
+    # before 1970.
+    assert spans(parts)[0] == (date(1900, 1, 1), parts[1].start - ONE_DAY)
+    assert parts[0].end >= date(1975, 6, 1) and parts[-1].start <= date(2014, 6, 1)
+    assert len(parts) == math.ceil(100_000 / (TARGET_SHARE * 10_000))
