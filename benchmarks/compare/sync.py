@@ -575,9 +575,10 @@ def _method_notes() -> list[str]:
         "Requests: the simulator has no page limit, so dlt reads the whole catalogue as one "
         "window (every page, plus the 404 after the last). Real RAWG is unreliable that deep "
         "(shared/RAWG_API.md), so rawgwh reads release-date windows of at most 10,000 games plus "
-        "one for undated games; its ~1% extra requests are the first page of each window it "
-        "splits, one request per empty window (decades before 1970 and after 2040 here) and a "
-        "partly filled last page per window.",
+        "one for undated games. A window too large to read is cut where the games of its first "
+        "page lie, so no window is empty; what rawgwh requests beyond dlt is that first page of "
+        "each window it cuts (thrown away) and a partly filled last page in each window it "
+        "reads: the price of the contract's windows, about 0.5% here.",
         "Disk: what each leaves behind. rawgwh: its warehouse folder (Iceberg data, metadata, "
         "SQLite catalog). dlt: destination plus its pipelines folder, which keeps every "
         "completed load package (a second copy of the Parquet files) unless cleaned.",
