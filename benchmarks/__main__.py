@@ -10,9 +10,10 @@ import argparse
 import importlib
 import shlex
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmarks.compare.common import SIZES, WORKDIR, load, now, save
+from benchmarks.compare.common import SIZES, WORKDIR, Section, load, now, save
 
 PARTS = ("model", "sync", "query")
 
@@ -55,19 +56,44 @@ def run_part(
     section.started = section.started or started
     section.finished = section.finished or now()
     if previous is not None:
-        kept = [s for s in previous.samples if s.size not in sizes]
-        if kept:
-            section.samples = kept + section.samples
-            other = sorted({s.size for s in kept})
-            section.notes.append(
-                f"Sizes {', '.join(f'{n:,}' for n in other)} are from an earlier run "
-                f"(`{previous.command}`, {previous.started} to {previous.finished}); "
-                "both sides of each size ran in the same run."
-            )
-            section.notes.extend(n for n in previous.notes if n not in section.notes)
-            if hasattr(module, "redraw"):  # the charts should show every size kept
-                module.redraw(section)
+        merge_previous(section, previous, sizes)
+        if any(s.size not in sizes for s in previous.samples) and hasattr(module, "redraw"):
+            module.redraw(section)  # the charts should show every size kept
     return save(section)
+
+
+def merge_previous(section: Section, previous: Section, sizes: Sequence[int]) -> None:
+    """Keep ``previous``'s samples of sizes not in ``sizes``, and its notes about them.
+
+    Notes naming a re-measured size, and general notes (this run wrote its own), are
+    dropped: they would describe figures no longer in the report.
+    """
+    kept = [s for s in previous.samples if s.size not in sizes]
+    if not kept:
+        return
+    section.samples = kept + section.samples
+    other = sorted({s.size for s in kept})
+
+    def about(note: str, group: Iterable[int]) -> bool:
+        return any(f"{n:,}" in note for n in group)
+
+    notes = [
+        n
+        for n in previous.notes
+        if n not in section.notes and about(n, other) and not about(n, sizes)
+    ]
+    # A size kept through several merges keeps the note naming the run that measured it.
+    uncovered = [n for n in other if not any(_PROVENANCE in m and about(m, [n]) for m in notes)]
+    if uncovered:
+        section.notes.append(
+            f"Sizes {', '.join(f'{n:,}' for n in uncovered)}{_PROVENANCE} "
+            f"(`{previous.command}`, {previous.started} to {previous.finished}); "
+            "both sides of each size ran in the same run."
+        )
+    section.notes.extend(notes)
+
+
+_PROVENANCE = " are from an earlier run"
 
 
 def main(argv: list[str] | None = None) -> int:
