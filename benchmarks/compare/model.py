@@ -351,7 +351,12 @@ def run(sizes: Sequence[int], repeat: int, workdir: Path) -> Section:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--import-floor":
-        import_floor_child(Path(sys.argv[2]))
-    else:
-        publish_child(Path(sys.argv[1]), Path(sys.argv[2]))
+    import gc
+
+    try:
+        if sys.argv[1] == "--import-floor":
+            import_floor_child(Path(sys.argv[2]))
+        else:
+            publish_child(Path(sys.argv[1]), Path(sys.argv[2]))
+    finally:
+        gc.freeze()  # and exit as the `rawgwh` command does (rawgwh.cli.app.main)
