@@ -62,10 +62,11 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         peak_file = Path(f.name)
     if wrapped:
         cmd = [cmd[0], "-c", _PEAK_WRAPPER, str(peak_file), *cmd[1:]]
+        # Python children run the harness's modules (-m benchmarks...) from any folder, and
+        # the product environment does not install benchmarks/.
+        env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
     try:
         start = time.perf_counter()
-        if cmd[0] != sys.executable:  # the product environment: find benchmarks/ here
-            env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
         proc = subprocess.Popen(cmd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks._proc import ROOT, product_python
+from benchmarks._proc import product_python
 from benchmarks.compare import common
 from benchmarks.compare.query_engines import POLARS_BY_HAND, load_queries, write_spec
 from rawgwh.query import fastpath
@@ -214,8 +214,7 @@ def run_engine(system: str, spec: Path, out: Path) -> tuple[dict[str, Any], floa
     """One child: its JSON output, wall seconds, peak RSS (MB, ``wait4``: never below this
     process's RSS when it forked, so the child's own ``self_peak_rss_mb`` is what counts)."""
     out.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    seconds, rss, code = common.measure_child(engine_command(system, spec, out), env=env)
+    seconds, rss, code = common.measure_child(engine_command(system, spec, out))
     if code != 0 or not out.exists():
         raise RuntimeError(f"the {system} engine failed (exit {code}); its error is above")
     result: dict[str, Any] = json.loads(out.read_text())
