@@ -200,6 +200,8 @@ _FIELD_TYPES: dict[str, type] = {
 }
 assert set(_FIELD_TYPES) == {f.name for f in fields(Settings)}
 _SECRETS = ("api_key", "dremio_password")
+# What a bad value should have been, with an example (files, flags and variables alike).
+_EXPECTED: dict[type, str] = {int: "a whole number such as 10", float: "a number such as 2.5"}
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
@@ -229,7 +231,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return int(value.replace("_", ""))
         return kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} in {origin} must be a {kind.__name__}, got {value!r}") from None
+        expected = _EXPECTED.get(kind, f"a {kind.__name__}")
+        raise ConfigError(f"{name} in {origin} must be {expected}, got {value!r}") from None
 
 
 def _values(table: Mapping[str, Any], origin: str) -> dict[str, Any]:

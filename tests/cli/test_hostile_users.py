@@ -98,6 +98,8 @@ def test_bad_sync_flags(
         ("concurrency = [\n", "not valid TOML"),
         ("no_such_setting = 1\n", "no_such_setting"),
         ('batch_games = "many"\n', "batch_games"),
+        ('window_limit = "lots"\n', "must be a whole number such as 10"),
+        ('timeout = "soon"\n', "must be a number such as 2.5"),
         ("page_size = 400\n", "page_size"),
         ("timeout = -1\n", "timeout"),
         ("[rawgwh]\nwarehouse = 3\nbase_url = 'gopher://x'\n", "base URL"),
