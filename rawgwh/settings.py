@@ -93,6 +93,10 @@ class Settings:
     dremio_password: Secret | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        for name in _SECRETS:  # a library caller may pass the key as a plain string
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Secret(value) if value else None)
         if not self.warehouse:
             raise ConfigError("the warehouse path is empty: pass --warehouse PATH")
         if not self.base_url.startswith(("http://", "https://")):

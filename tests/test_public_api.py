@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import rawgwh
+from rawgwh.secrets import Secret
 
 
 def test_every_public_name_resolves() -> None:
@@ -20,3 +21,13 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_library_caller_may_pass_the_key_as_a_plain_string() -> None:
+    settings = rawgwh.Settings(api_key="plain-key-1234", dremio_password="pw-5678")
+    assert isinstance(settings.api_key, Secret)
+    assert settings.api_key.reveal() == "plain-key-1234"
+    assert settings.dremio_password is not None
+    assert settings.dremio_password.reveal() == "pw-5678"
+    assert "plain-key-1234" not in repr(settings)
+    assert rawgwh.Settings(api_key="").api_key is None
