@@ -22,6 +22,7 @@ of later full rebuilds (the raw zone keeps their versions), belongs to the calle
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import struct
 import uuid
@@ -151,7 +152,7 @@ def publish_star(
     if not warehouse.has_table(RAW_GAMES):
         raise WarehouseError("the raw zone is empty: run `rawgwh sync` first")
     raw_table = warehouse.table(RAW_GAMES, RAW_GAMES_SCHEMA)
-    star = StarZone(warehouse)
+    star = StarZone(warehouse, defer=True)
     marker = star.marker()
     full = changed_ids is None or marker is None or not star.consistent()
     deleted = _ids(deleted_ids)
@@ -162,23 +163,29 @@ def publish_star(
     raw_ids = read_files(raw_table, raw_files, columns=["id"]).unique().collect()
     gone = raw_ids.get_column("id").is_in(deleted.implode())
     expected, games_deleted = raw_ids.height - int(gone.sum()), int(gone.sum())
-    previous = star.read(_DIM_TABLES)
+    previous = star.read(n for n in _DIM_TABLES if n in star.tables)
     if full or marker is None:
         raw = read_files(raw_table, raw_files).filter(~pl.col("id").is_in(deleted.implode()))
         clock("read")
-        build = build_star(raw, previous=previous)
-        games_built = build.game_ids.len()
+        with ThreadPoolExecutor(1, thread_name_prefix="rawgwh-catalog") as catalog_thread:
+            # A first publish creates its tables (catalog work in Python) while Polars,
+            # which frees the GIL, builds: nothing else touches the catalog meanwhile.
+            created = catalog_thread.submit(star.create_missing)
+            build = build_star(raw, previous=previous)
+            games_built = build.game_ids.len()
+            tables = star_to_arrow(build.tables)
+            del build, raw
+            created.result()
         clock("build")
-        tables = star_to_arrow(build.tables)
-        del build, raw
-        failure = _checked(lambda: check(tables, expected), keep_failed)
-        clock("validate")
-        games_total = tables[ANCHOR_TABLE].num_rows
         current = {name: star.files(name) for name in tables}
         jobs = {name: _replace_whole(star, name, current[name], t) for name, t in tables.items()}
-        written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
-        clock("write")
+        written, failure = _write_checked(
+            jobs, lambda: check(tables, expected), keep_failed, star, tables
+        )
+        games_total = tables[ANCHOR_TABLE].num_rows
+        clock("validate+write")
     else:
+        star.create_missing()  # only a table dropped by hand is missing here
         changed = _ids(changed_ids)
         current = {name: star.files(name) for name in STAR_TABLES}
         fact_parts = read_arrow(
@@ -245,6 +252,40 @@ def publish_star(
         seconds=default_timer() - started,
         timings=timings,
     )
+
+
+def _write_checked(
+    jobs: Mapping[str, _Job],
+    run: Callable[[], None],
+    keep_failed: bool,
+    star: StarZone,
+    tables: Mapping[str, pa.Table],
+) -> tuple[dict[str, _Written], ValidationFailed | None]:
+    """Write while the checks run (DuckDB and Parquet both free the GIL); when the checks
+    fail and the star is not kept, delete what was written (no snapshot names it yet)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="rawgwh-checks") as checker:
+        checking = checker.submit(_checked, run, keep_failed)
+        try:
+            written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
+        except BaseException:
+            checking.cancel()
+            raise
+        try:
+            failure = checking.result()
+        except BaseException:
+            _discard(star, written)
+            raise
+    return written, failure
+
+
+def _discard(star: StarZone, written: Mapping[str, _Written]) -> None:
+    """Delete data files written for a publish that will not be committed."""
+    for name, change in written.items():
+        io = star.tables[name].io
+        for data_file in change.add:
+            # Best effort: an orphan file is harmless, no snapshot will ever name it.
+            with contextlib.suppress(OSError):
+                io.delete(data_file.file_path)
 
 
 def _checked(run: Callable[[], None], keep_failed: bool) -> ValidationFailed | None:

@@ -227,18 +227,28 @@ def files_by_sequence(table: Table) -> list[tuple[DataFile, int]]:
 class StarZone:
     """The star tables of a warehouse, created with their layout on first use."""
 
-    def __init__(self, warehouse: Warehouse, *, create: bool = True) -> None:
+    def __init__(self, warehouse: Warehouse, *, create: bool = True, defer: bool = False) -> None:
+        """Load the star tables; create missing ones (``create``), now or, with ``defer``,
+        when :meth:`create_missing` is called (a publish does it while it builds)."""
         self.warehouse = warehouse
         self.tables: dict[str, Table] = {}
         existing = self._existing() if create else set(STAR_TABLES)
-        if existing != set(STAR_TABLES):
-            warehouse.catalog.create_namespace_if_not_exists(STAR_NAMESPACE)
         for name in STAR_TABLES:
-            full = f"{STAR_NAMESPACE}.{name}"
-            if name not in existing:
-                self.tables[name] = self._create(full, name)
-            else:
-                self.tables[name] = warehouse.catalog.load_table(full)
+            if name in existing:
+                self.tables[name] = warehouse.catalog.load_table(f"{STAR_NAMESPACE}.{name}")
+        #: Star tables not in the catalog yet.
+        self.missing = [n for n in STAR_TABLES if n not in existing]
+        if create and not defer:
+            self.create_missing()
+
+    def create_missing(self) -> None:
+        """Create the tables in :attr:`missing`. Nothing else may use the catalog meanwhile."""
+        if not self.missing:
+            return
+        self.warehouse.catalog.create_namespace_if_not_exists(STAR_NAMESPACE)
+        for name in self.missing:
+            self.tables[name] = self._create(f"{STAR_NAMESPACE}.{name}", name)
+        self.missing = []
 
     def _existing(self) -> set[str]:
         """The star tables already in the catalog, in one listing."""
@@ -285,7 +295,12 @@ class StarZone:
             table.refresh()
 
     def marker(self) -> PublishedMarker | None:
-        properties = self.warehouse.catalog.load_namespace_properties(STAR_NAMESPACE)
+        from pyiceberg.exceptions import NoSuchNamespaceError
+
+        try:
+            properties = self.warehouse.catalog.load_namespace_properties(STAR_NAMESPACE)
+        except NoSuchNamespaceError:  # no publish has created the star yet
+            return None
         return PublishedMarker.from_json(properties.get(PUBLISHED_PROPERTY))
 
     def set_marker(self, marker: PublishedMarker) -> None:
