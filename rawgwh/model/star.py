@@ -170,26 +170,24 @@ def _latest_rows(frame: pl.DataFrame) -> pl.Series:
     )
 
 
-def _newest_per_member(occurrences: pl.LazyFrame, natural: str) -> pl.LazyFrame:
-    """The newest ``updated`` of each member (by natural id), for :func:`_newest`."""
-    return occurrences.group_by(natural).agg(pl.col("updated").max()).drop_nulls(natural)
-
-
-def _newest(occurrences: pl.LazyFrame, natural: str, newest: pl.DataFrame) -> pl.LazyFrame:
+def _newest(occurrences: pl.LazyFrame, natural: str) -> pl.Series:
     """True on the occurrences of a member from the versions updated last.
 
     Only those can win in :func:`merge_dimension` (any other loses to them there too), so
     attributes are taken from these rows alone. The newest ``updated`` per member comes from
-    a small aggregate (:func:`_newest_per_member`) looked up by natural id, cheaper than a
-    window over every occurrence.
+    a small aggregate looked up by natural id, cheaper than a window over every occurrence.
     """
+    newest = (
+        occurrences.group_by(natural).agg(pl.col("updated").max()).drop_nulls(natural).collect()
+    )
     member_newest = pl.col(natural).replace_strict(
         newest.get_column(natural), newest.get_column("updated"), default=None
     )
-    return occurrences.select((pl.col("updated") == member_newest).fill_null(False))
+    mask = occurrences.select((pl.col("updated") == member_newest).fill_null(False))
+    return mask.collect().to_series()
 
 
-def _explode(frame: pl.DataFrame, source: _ListSource) -> pl.LazyFrame:
+def _explode(frame: pl.DataFrame, source: _ListSource) -> pl.DataFrame:
     """One row per (game version, list entry): ``_rank``, ``updated``, the entry and its id.
 
     Exploding reuses the list's values without copying them; nothing here filters the
@@ -200,32 +198,36 @@ def _explode(frame: pl.DataFrame, source: _ListSource) -> pl.LazyFrame:
         .select("_rank", "updated", pl.col(source.column).alias("_element"))
         .explode("_element", keep_nulls=False, empty_as_null=False)
         .with_columns(_member(source).struct.field("id").alias(source.dim.natural))
+        .collect()
     )
 
 
-def _candidates(occurrences: pl.DataFrame, source: _ListSource, newest: pl.Series) -> pl.LazyFrame:
+def _candidates(occurrences: pl.DataFrame, source: _ListSource) -> pl.LazyFrame:
     """Dimension members as the newest versions carry them, for :func:`merge_dimension`."""
     natural, member = source.dim.natural, _member(source)
+    newest = _newest(occurrences.lazy(), natural)
     # Filtering the attributes, not the entries, copies just the strings kept.
-    attributes = occurrences.lazy().select(
+    attributes = occurrences.select(
         natural,
         *[member.struct.field(a).alias(a) for a in source.dim.attributes],
         pl.col("updated").alias("source_updated"),
     )
-    return attributes.filter(newest)
+    return attributes.filter(newest).lazy()
 
 
-def _esrb_occurrences(frame: pl.DataFrame) -> pl.LazyFrame:
+def _esrb_candidates(frame: pl.DataFrame) -> pl.LazyFrame:
     esrb, rating = _DIMS["dim_esrb_rating"], pl.col("esrb_rating")
-    return frame.lazy().select(
-        rating.struct.field("id").alias(esrb.natural),
-        *[rating.struct.field(a).alias(a) for a in esrb.attributes],
-        "updated",
+    attributes = (
+        frame.lazy()
+        .select(
+            rating.struct.field("id").alias(esrb.natural),
+            *[rating.struct.field(a).alias(a) for a in esrb.attributes],
+            "updated",
+        )
+        .collect()
     )
-
-
-def _esrb_candidates(occurrences: pl.DataFrame, newest: pl.Series) -> pl.LazyFrame:
-    return occurrences.lazy().filter(newest).rename({"updated": "source_updated"})
+    newest = _newest(attributes.lazy(), esrb.natural)
+    return attributes.filter(newest).lazy().rename({"updated": "source_updated"})
 
 
 def _lookup(natural: pl.Expr, dim_table: pl.DataFrame, dim: Dimension) -> pl.Expr:
@@ -242,22 +244,14 @@ def _lookup(natural: pl.Expr, dim_table: pl.DataFrame, dim: Dimension) -> pl.Exp
 _CODE_LIMIT = 2**62
 
 
-@dataclass(frozen=True, slots=True)
-class _BridgePlan:
-    """A bridge's sorted rows as a plan (collected with the others), and how to finish them."""
+def _bridge(
+    occurrences: pl.DataFrame, dim_table: pl.DataFrame, source: _ListSource, ids: pl.Series
+) -> pl.DataFrame:
+    """Bridge rows: one per (game, member), extras at their minimum (nulls last).
 
-    source: _ListSource
-    plan: pl.LazyFrame
-    span: int | None  # the code's key span; None: sorted on the columns
-
-
-def _bridge_plan(
-    occurrences: pl.DataFrame, dim_table: pl.DataFrame, source: _ListSource, games: int
-) -> _BridgePlan:
-    """Bridge rows sorted by (game, member): see :func:`_bridge_rows`.
-
-    ``_rank`` is a latest version's index in the game ids, so ordering by (``_rank``, key)
-    orders by (game id, key). One int64 code sorts several times faster than two columns.
+    ``ids`` are the latest games' ids in order, ``_rank`` a latest version's index in it,
+    so ordering by (``_rank``, key) orders by (game id, key). One int64 code sorts several
+    times faster than two columns.
     """
     dim = source.dim
     extras = list(source.extras)
@@ -271,39 +265,31 @@ def _bridge_plan(
         )
     )
     span = int(dim_table.get_column(dim.key).max() or 0) + 1  # type: ignore[arg-type]
-    if games * span < _CODE_LIMIT:
+    if ids.len() * span < _CODE_LIMIT:
         code = pl.col("_rank") * span + pl.col(dim.key)
-        return _BridgePlan(source, pairs.select(code.alias("_code"), *extras).sort("_code"), span)
+        rows = pairs.select(code.alias("_code"), *extras).sort("_code").collect()
+        codes = rows.get_column("_code")
+        repeated = codes == codes.shift()  # sorted: duplicates are adjacent
+        if repeated.any():  # rare: a member listed twice in a game
+            if extras:
+                minimum = [pl.col(e).min() for e in extras]
+                rows = rows.group_by("_code", maintain_order=True).agg(minimum)
+            else:
+                rows = rows.filter(~repeated.fill_null(False))
+            codes = rows.get_column("_code")
+        return rows.select(
+            ids.gather(codes // span).alias("game_id"),
+            (codes % span).alias(dim.key),
+            *extras,
+        )
     # Too many games or keys for a code: sort on the columns (nulls last, so the first
     # of each run of duplicates holds the smallest extras).
     order = ["_rank", dim.key, *extras]
     first_of_run = (
         (pl.col("_rank") != pl.col("_rank").shift()) | (pl.col(dim.key) != pl.col(dim.key).shift())
     ).fill_null(True)
-    return _BridgePlan(source, pairs.sort(order, nulls_last=True).filter(first_of_run), None)
-
-
-def _bridge_rows(bridge: _BridgePlan, rows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
-    """Bridge rows: one per (game, member), extras at their minimum (nulls last).
-
-    ``rows`` is :attr:`_BridgePlan.plan` collected; ``ids`` the latest games' ids in order.
-    """
-    key, span = bridge.source.dim.key, bridge.span
-    extras = list(bridge.source.extras)
-    if span is None:
-        return rows.select(ids.gather(rows.get_column("_rank")).alias("game_id"), key, *extras)
-    codes = rows.get_column("_code")
-    repeated = codes == codes.shift()  # sorted: duplicates are adjacent
-    if repeated.any():  # rare: a member listed twice in a game
-        if extras:
-            minimum = [pl.col(e).min() for e in extras]
-            rows = rows.group_by("_code", maintain_order=True).agg(minimum)
-        else:
-            rows = rows.filter(~repeated.fill_null(False))
-        codes = rows.get_column("_code")
-    return rows.select(
-        ids.gather(codes // span).alias("game_id"), (codes % span).alias(key), *extras
-    )
+    rows = pairs.sort(order, nulls_last=True).filter(first_of_run).collect()
+    return rows.select(ids.gather(rows.get_column("_rank")).alias("game_id"), dim.key, *extras)
 
 
 def _conform(previous: Mapping[str, pl.DataFrame] | None) -> dict[str, pl.DataFrame]:
@@ -340,60 +326,27 @@ def build_star(
         rank = rank.scatter(latest, pl.int_range(0, latest.len(), dtype=pl.Int64, eager=True))
     frame = frame.with_columns(rank)
 
-    # Each step runs for every list at once: collect_all keeps both cores busy where one
-    # list at a time would leave Polars waiting on small plans.
+    tables: dict[str, pl.DataFrame] = {}
+    for source in _SOURCES:
+        dim = source.dim
+        occurrences = _explode(frame, source)
+        candidates = _candidates(occurrences, source)
+        tables[dim.table] = merge_dimension(candidates, prev.get(dim.table), dim).collect()
+        tables[source.bridge] = _bridge(occurrences, tables[dim.table], source, ids)
+        del occurrences
+
     esrb = _DIMS["dim_esrb_rating"]
-    *occurrences, esrb_rows = pl.collect_all(
-        [*(_explode(frame, s) for s in _SOURCES), _esrb_occurrences(frame)]
-    )
-    members = [(o, s.dim.natural) for o, s in zip(occurrences, _SOURCES, strict=True)]
-    members.append((esrb_rows, esrb.natural))
-    per_member = pl.collect_all([_newest_per_member(o.lazy(), n) for o, n in members])
-    masks = pl.collect_all(
-        [_newest(o.lazy(), n, m) for (o, n), m in zip(members, per_member, strict=True)]
-    )
-    *newest, esrb_newest = [mask.to_series() for mask in masks]
-    dims = pl.collect_all(
-        [
-            *(
-                merge_dimension(_candidates(o, s, m), prev.get(s.dim.table), s.dim)
-                for o, s, m in zip(occurrences, _SOURCES, newest, strict=True)
-            ),
-            merge_dimension(_esrb_candidates(esrb_rows, esrb_newest), prev.get(esrb.table), esrb),
-            date_dimension(frame.lazy().select("released"), prev.get("dim_date")),
-        ]
-    )
-    tables: dict[str, pl.DataFrame] = {
-        name: table
-        for name, table in zip(
-            [*(s.dim.table for s in _SOURCES), esrb.table, "dim_date"], dims, strict=True
-        )
-    }
-    bridges = [
-        _bridge_plan(o, tables[s.dim.table], s, ids.len())
-        for o, s in zip(occurrences, _SOURCES, strict=True)
-    ]
-    del occurrences, esrb_rows
-    fact, ratings, *bridge_rows = pl.collect_all(
-        [
-            _fact_games(frame, latest, tables[esrb.table]),
-            _ratings(frame),
-            *(b.plan for b in bridges),
-        ]
-    )
-    for bridge, rows in zip(bridges, bridge_rows, strict=True):
-        tables[bridge.source.bridge] = _bridge_rows(bridge, rows, ids)
-    tables["fact_games"] = fact
-    tables["fact_game_ratings"] = ratings.with_columns(
-        ids.gather(ratings.get_column("_rank")).alias("game_id")
-    )
+    esrb_plan = merge_dimension(_esrb_candidates(frame), prev.get(esrb.table), esrb)
+    date_plan = date_dimension(frame.lazy().select("released"), prev.get("dim_date"))
+    tables[esrb.table], tables["dim_date"] = pl.collect_all([esrb_plan, date_plan])
+    tables["fact_games"] = _fact_games(frame, latest, tables[esrb.table])
+    tables["fact_game_ratings"] = _ratings(frame, ids)
     out = {n: tables[n].select(_POLARS_SCHEMAS[n].names()) for n in STAR_TABLES}
     return StarBuild(tables=out, game_ids=ids)
 
 
-def _ratings(frame: pl.DataFrame) -> pl.LazyFrame:
-    """Ratings rows of the latest versions by ``_rank``; the caller adds ``game_id``."""
-    return (
+def _ratings(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    rows = (
         frame.lazy()
         .select("_rank", pl.col("ratings").alias("_element"))
         .explode("_element", keep_nulls=False, empty_as_null=False)
@@ -405,7 +358,9 @@ def _ratings(frame: pl.DataFrame) -> pl.LazyFrame:
         .filter((pl.col("_rank") >= 0) & pl.col("rating_id").is_not_null())
         .unique(subset=["_rank", "rating_id"], keep="first", maintain_order=True)
         .sort("_rank", "rating_id")
+        .collect()
     )
+    return rows.with_columns(ids.gather(rows.get_column("_rank")).alias("game_id"))
 
 
 def _member_count(source: _ListSource) -> pl.Expr:
@@ -416,7 +371,7 @@ def _member_count(source: _ListSource) -> pl.Expr:
     return ids.fill_null(0).cast(pl.Int32).alias(name)
 
 
-def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame) -> pl.LazyFrame:
+def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame) -> pl.DataFrame:
     """One row per game from its latest version, in game id order (``latest``'s order).
 
     Every fact column is gathered once; list columns are only counted in place, never moved.
@@ -437,6 +392,7 @@ def _fact_games(frame: pl.DataFrame, latest: pl.Series, esrb_table: pl.DataFrame
             *[_member_count(source) for source in _SOURCES],
         )
         .select(pl.all().gather(latest))
+        .collect()
     )
 
 
