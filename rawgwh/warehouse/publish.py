@@ -22,7 +22,6 @@ of later full rebuilds (the raw zone keeps their versions), belongs to the calle
 from __future__ import annotations
 
 import bisect
-import contextlib
 import os
 import struct
 import uuid
@@ -177,13 +176,13 @@ def publish_star(
             del build, raw
             created.result()
         clock("build")
+        failure = _checked(lambda: check(tables, expected), keep_failed)
+        clock("validate")
+        games_total = tables[ANCHOR_TABLE].num_rows
         current = {name: star.files(name) for name in tables}
         jobs = {name: _replace_whole(star, name, current[name], t) for name, t in tables.items()}
-        written, failure = _write_checked(
-            jobs, lambda: check(tables, expected), keep_failed, star, tables
-        )
-        games_total = tables[ANCHOR_TABLE].num_rows
-        clock("validate+write")
+        written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
+        clock("write")
     else:
         star.create_missing()  # only a table dropped by hand is missing here
         changed = _ids(changed_ids)
@@ -252,40 +251,6 @@ def publish_star(
         seconds=default_timer() - started,
         timings=timings,
     )
-
-
-def _write_checked(
-    jobs: Mapping[str, _Job],
-    run: Callable[[], None],
-    keep_failed: bool,
-    star: StarZone,
-    tables: Mapping[str, pa.Table],
-) -> tuple[dict[str, _Written], ValidationFailed | None]:
-    """Write while the checks run (DuckDB and Parquet both free the GIL); when the checks
-    fail and the star is not kept, delete what was written (no snapshot names it yet)."""
-    with ThreadPoolExecutor(1, thread_name_prefix="rawgwh-checks") as checker:
-        checking = checker.submit(_checked, run, keep_failed)
-        try:
-            written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
-        except BaseException:
-            checking.cancel()
-            raise
-        try:
-            failure = checking.result()
-        except BaseException:
-            _discard(star, written)
-            raise
-    return written, failure
-
-
-def _discard(star: StarZone, written: Mapping[str, _Written]) -> None:
-    """Delete data files written for a publish that will not be committed."""
-    for name, change in written.items():
-        io = star.tables[name].io
-        for data_file in change.add:
-            # Best effort: an orphan file is harmless, no snapshot will ever name it.
-            with contextlib.suppress(OSError):
-                io.delete(data_file.file_path)
 
 
 def _checked(run: Callable[[], None], keep_failed: bool) -> ValidationFailed | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -209,35 +208,6 @@ def test_row_count_check_uses_the_raw_zone(wh: Warehouse) -> None:
     with pytest.raises(ValidationFailed, match="row_count:fact_games"):
         publish_star(wh, sync_id="s1", validator=one_game_short)
     assert StarZone(wh).current_ids() == {}
-
-
-def test_files_written_while_the_checks_ran_are_deleted_when_they_fail(
-    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    written: list[tuple[str, str]] = []
-    all_written = threading.Event()
-    real_write = publish._write
-
-    def recording_write(star: StarZone, name: str, *tables: pa.Table) -> list[Any]:
-        files = real_write(star, name, *tables)
-        written.extend((name, f.file_path) for f in files)
-        if len({n for n, _ in written}) == len(STAR_TABLES):
-            all_written.set()
-        return files
-
-    def fails_after_the_writes(tables: Mapping[str, pa.Table], expected: int) -> None:
-        assert all_written.wait(60), "the writes did not run while the checks did"
-        validate_star(tables, expected + 1)
-
-    monkeypatch.setattr(publish, "_write", recording_write)
-    with pytest.raises(ValidationFailed, match="row_count:fact_games"):
-        publish_star(wh, sync_id="s1", validator=fails_after_the_writes)
-
-    star = StarZone(wh)
-    assert star.current_ids() == {}
-    assert written
-    for name, path in written:
-        assert not star.tables[name].io.new_input(path).exists(), path
 
 
 def test_deleted_games_lose_their_rows(wh: Warehouse, sample_records: list[dict[str, Any]]) -> None:
