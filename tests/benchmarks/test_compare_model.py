@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,9 @@ def test_model_comparison_records_interleaved_runs(
         assert s.extra["rows"]["fact_games"] == s.size
         assert s.extra["disk_bytes"] > 0
         assert 0 < s.extra["in_process_s"] < max(s.seconds)  # start-up is left out
+        runs = s.extra["in_process_runs"]  # one per timed run, the warm-up left out
+        assert len(runs) == len(s.seconds)
+        assert s.extra["in_process_s"] == round(statistics.median(runs), 3)
     notes = " ".join(section.notes)
     assert "import-floor: a fresh interpreter" in notes
     assert "warm-up took" in notes  # 200: warm-up ran, then repeats were cut
