@@ -16,8 +16,9 @@ from rawgwh.errors import QueryError
 from rawgwh.query.sandbox import check_read_only, lock_down, one_line, sql_string
 from rawgwh.warehouse.storage import is_remote
 
-__all__ = ["QueryEngine", "quote_identifier"]
+__all__ = ["CACHE_BYTES", "CACHE_TABLE_BYTES", "QueryEngine", "quote_identifier"]
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist", re.I)
 
 
@@ -36,13 +37,27 @@ def _local(location: str) -> str:
     return os.path.abspath(location)
 
 
+#: A local table whose Parquet files total at most this many bytes is loaded into memory
+#: by the second query that reads it (it takes a few times that in memory) ...
+CACHE_TABLE_BYTES = 16 * 2**20
+#: ... while the tables loaded so far total at most this many bytes of Parquet.
+CACHE_BYTES = 64 * 2**20
+_CACHE_SCHEMA = "rawgwh_cache"
+
+
 class QueryEngine:
-    """Ad-hoc SQL over the warehouse: one view per table, nothing copied, nothing writable.
+    """Ad-hoc SQL over the warehouse: one view per table, nothing writable.
 
     ``tables`` maps each table's bare name to the Parquet data files making it up at one
     snapshot; ``schemas`` (Arrow) or ``columns`` (``(name, DuckDB type)`` pairs) give the
     columns of tables with no files yet (others are read from the files). DuckDB may read
     only those files and anything under ``allowed_roots``.
+
+    A view reads its files on every query, which for a small table costs more than the
+    query itself. So an engine that is used again (the shell, a notebook, a dashboard)
+    loads a small local table into memory when a second query reads it, within
+    ``cache_bytes`` of Parquet (0: never); a one-query engine, like ``rawgwh query "SQL"``,
+    copies nothing. The files of a snapshot never change, so the copy cannot go stale.
     """
 
     def __init__(
@@ -55,6 +70,7 @@ class QueryEngine:
         storage: Mapping[str, str] | None = None,
         remote_reader: str = "arrow",
         evolved: Collection[str] | None = None,
+        cache_bytes: int = CACHE_BYTES,
     ) -> None:
         schemas = schemas or {}
         columns = columns or {}
@@ -63,6 +79,9 @@ class QueryEngine:
         # only a table whose schema changed can have files with different columns.
         self._evolved = None if evolved is None else frozenset(evolved)
         self._con = duckdb.connect(":memory:")
+        self._cache_left = cache_bytes
+        self._cacheable: dict[str, int] = {}  # table -> bytes of Parquet, not loaded yet
+        self._reads: dict[str, int] = {}
         try:
             # Data files are immutable (Iceberg writes new ones): keep their footers, so a
             # query does not re-read every file's metadata to bind the views.
@@ -75,12 +94,16 @@ class QueryEngine:
                         self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
                         continue
                     self._register_fsspec()
+                else:
+                    self._note_size(name, paths, cache_bytes)
                 files.extend(paths)
                 if not paths and name in columns and name not in schemas:
                     sql = self._empty_view_sql(name, columns[name])
                 else:
                     sql = self._view_sql(name, paths, schemas.get(name))
                 self._con.execute(sql)
+            if self._cacheable:
+                self._con.execute(f"CREATE SCHEMA {_CACHE_SCHEMA}")
             lock_down(self._con, directories=[_local(r) for r in allowed_roots], paths=files)
         except duckdb.Error as e:
             # Creating a view reads the files' footers: a missing or corrupt file fails here.
@@ -90,6 +113,15 @@ class QueryEngine:
             self._con.close()
             raise
         self._tables = tuple(sorted(tables))
+
+    def _note_size(self, name: str, paths: list[str], cache_bytes: int) -> None:
+        """Remember a local table small enough to load into memory when read again."""
+        try:
+            size = sum(os.path.getsize(p) for p in paths)
+        except OSError:
+            return  # a missing file: creating the view says so
+        if paths and size <= min(CACHE_TABLE_BYTES, cache_bytes):
+            self._cacheable[name.lower()] = size
 
     def _view_sql(self, name: str, paths: list[str], schema: pa.Schema | None) -> str:
         view = f"CREATE VIEW {quote_identifier(name)} AS "
@@ -156,6 +188,8 @@ class QueryEngine:
     def query(self, sql: str) -> pa.Table:
         """Run one read-only statement and return its whole result."""
         check_read_only(self._con, sql)
+        if self._cacheable:
+            self._load_read_again(sql)
         try:
             relation = self._con.sql(sql)
             if relation is None:
@@ -163,6 +197,35 @@ class QueryEngine:
             return relation.to_arrow_table()
         except duckdb.Error as e:
             raise QueryError(self._message(e)) from None
+
+    def _load_read_again(self, sql: str) -> None:
+        """Load the small tables ``sql`` reads for the second time into memory."""
+        # The words of the query that name a table (DuckDB's get_table_names sees through
+        # views). A column or string with a table's name only loads that table sooner.
+        words = {w.lower() for w in _WORD.findall(sql)}
+        for name in sorted(words & self._cacheable.keys()):
+            size = self._cacheable[name]
+            self._reads[name] = self._reads.get(name, 0) + 1
+            if self._reads[name] < 2 or size > self._cache_left:
+                continue
+            del self._cacheable[name]
+            view, copy = quote_identifier(name), f"{_CACHE_SCHEMA}.{quote_identifier(name)}"
+            try:
+                self._con.execute(f"CREATE TABLE {copy} AS SELECT * FROM {view}")
+                self._con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {copy}")
+            except duckdb.Error:  # e.g. out of memory: keep reading the files
+                self._con.execute(f"DROP TABLE IF EXISTS {copy}")
+                continue
+            self._cache_left -= size
+
+    @property
+    def cached(self) -> tuple[str, ...]:
+        """The tables loaded into memory so far, sorted."""
+        rows = self._con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1",
+            [_CACHE_SCHEMA],
+        ).fetchall()
+        return tuple(r[0] for r in rows)
 
     def schema(self, table: str) -> pa.Schema:
         """The columns of ``table`` as Arrow types."""

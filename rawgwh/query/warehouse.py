@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from rawgwh.errors import QueryError
 from rawgwh.query import fastpath
-from rawgwh.query.engine import QueryEngine
+from rawgwh.query.engine import CACHE_BYTES, QueryEngine
 from rawgwh.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,13 +76,15 @@ def open_warehouse_engine(
     fast: bool = True,
     ref: str | None = None,
     remote_reader: str = "arrow",
+    cache_bytes: int = CACHE_BYTES,
 ) -> QueryEngine:
     """A read-only engine over every star and raw table, at ``as_of`` or the latest publish.
 
     ``ref`` reads another Nessie branch. Files on S3 are read as Arrow datasets through
     pyarrow's S3 client (``remote_reader="fsspec"``: by DuckDB through s3fs; see
     ``benchmarks/stack_bench.py`` for why Arrow is the default). ``fast=False`` always asks
-    pyiceberg (the fast path must list the same files).
+    pyiceberg (the fast path must list the same files). ``cache_bytes``: see
+    :class:`~rawgwh.query.engine.QueryEngine`.
     """
     if as_of is None and fast and ref is None and settings.embedded:
         root = settings.warehouse_path
@@ -96,6 +98,7 @@ def open_warehouse_engine(
                 columns=latest.columns,
                 allowed_roots=[str(root)],
                 evolved=latest.evolved,
+                cache_bytes=cache_bytes,
             )
     from rawgwh.warehouse.catalog import Warehouse
 
@@ -110,6 +113,7 @@ def open_warehouse_engine(
         storage=warehouse.io_properties(),
         remote_reader=remote_reader,
         evolved={name for name, at in selected.items() if len(at.table.metadata.schemas) != 1},
+        cache_bytes=cache_bytes,
     )
 
 

@@ -37,9 +37,51 @@ def test_views_read_the_files_as_written(engine: QueryEngine, warehouse: Any) ->
     assert schema.types == STAR_SCHEMAS["fact_games"].types
 
 
-def test_nothing_is_copied_into_duckdb(engine: QueryEngine) -> None:
+def test_a_table_read_once_is_not_copied_into_duckdb(engine: QueryEngine) -> None:
+    engine.query("SELECT count(*) FROM fact_games JOIN dim_genre ON true")
     tables = engine.query("SELECT count(*) AS n FROM duckdb_tables()")
     assert tables.column("n").to_pylist() == [0]
+    assert engine.cached == ()
+
+
+def test_a_small_table_read_again_is_served_from_memory(
+    warehouse: Any, write_parquet: Any, tmp_path: Path
+) -> None:
+    star = {n: warehouse.arrow[n] for n in ("fact_games", "dim_genre", "bridge_game_genre")}
+    files = write_parquet(star, tmp_path)
+    sql = (
+        "SELECT g.name, count(*) AS games, sum(f.added) AS added FROM fact_games f "
+        "JOIN bridge_game_genre b USING (game_id) JOIN dim_genre g USING (genre_key) "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    with QueryEngine(files, allowed_roots=[str(tmp_path)]) as e:
+        first = e.query(sql)
+        assert e.cached == ()
+        assert e.query("SELECT max(game_id) FROM fact_games").num_rows == 1
+        assert e.cached == ("fact_games",)  # read twice; the others once
+        again = e.query(sql)
+        assert e.cached == ("bridge_game_genre", "dim_genre", "fact_games")
+        for path in [p for paths in files.values() for p in paths]:
+            Path(path).unlink()  # memory only from here
+        assert e.query(sql) == again == first
+        assert e.schema("fact_games").types == STAR_SCHEMAS["fact_games"].types
+        views = e.query("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")
+        assert views.column("view_name").to_pylist() == sorted(star)
+
+
+def test_tables_beyond_the_cache_budget_keep_reading_their_files(
+    warehouse: Any, write_parquet: Any, tmp_path: Path
+) -> None:
+    files = write_parquet({n: warehouse.arrow[n] for n in ("fact_games", "dim_genre")}, tmp_path)
+    genres = sum(Path(p).stat().st_size for p in files["dim_genre"])
+    with QueryEngine(files, allowed_roots=[str(tmp_path)], cache_bytes=genres) as e:
+        for _ in range(3):
+            e.query("SELECT count(*) FROM fact_games CROSS JOIN dim_genre")
+        assert e.cached == ("dim_genre",)  # fact_games alone is over the budget
+    with QueryEngine(files, allowed_roots=[str(tmp_path)], cache_bytes=0) as e:
+        for _ in range(3):
+            e.query("SELECT count(*) FROM fact_games CROSS JOIN dim_genre")
+        assert e.cached == ()
 
 
 EMPTY = pa.schema(

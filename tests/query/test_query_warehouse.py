@@ -80,6 +80,22 @@ def test_latest_publish_and_raw_zone_are_queryable(published: Published) -> None
     assert _rating(published.settings, published.game) == 4.99
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_kept_engine_loads_tables_read_again_unless_told_not_to(
+    published: Published, fast: bool
+) -> None:
+    sql = "SELECT max(f.rating) FROM fact_games f JOIN raw_games r ON r.id = f.game_id"
+    with open_warehouse_engine(published.settings, fast=fast) as engine:
+        first = engine.query(sql)
+        assert engine.cached == ()
+        assert engine.query(sql) == first
+        assert set(engine.cached) == {"fact_games", "raw_games"}
+    with open_warehouse_engine(published.settings, fast=fast, cache_bytes=0) as engine:
+        engine.query(sql)
+        engine.query(sql)
+        assert engine.cached == ()
+
+
 def test_as_of_a_snapshot_id_reads_that_whole_publish(published: Published) -> None:
     # A dimension's snapshot id: every table is read at the same publish (same sync-id).
     as_of = str(published.first["dim_tag"])
