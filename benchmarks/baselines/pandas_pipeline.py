@@ -354,7 +354,7 @@ def fact_games(games: pd.DataFrame, esrb: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_tables(games: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The 15 star tables from the latest game versions."""
+    """The 14 star tables from the latest game versions."""
     tables: dict[str, pd.DataFrame] = {}
     for dim in LIST_DIMS:
         tables[dim.table] = list_dimension(games, dim)

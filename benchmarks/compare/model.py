@@ -283,7 +283,7 @@ def _check_rows(samples: dict[str, Sample], size: int, notes: list[str]) -> None
         notes.append(f"At {size:,} games the row counts differ (rawgwh vs baseline): {detail}.")
     else:
         notes.append(
-            f"At {size:,} games both built the same row counts in all 14 tables but dim_date "
+            f"At {size:,} games both built the same row counts in all 13 tables but dim_date "
             f"(rawgwh {ours['dim_date']:,} days spanning the release dates, baseline "
             f"{theirs['dim_date']:,} for its fixed years)."
         )
@@ -328,7 +328,7 @@ def run(sizes: Sequence[int], repeat: int, workdir: Path) -> Section:
     )
     section.notes += [
         "rawgwh: a child doing what `rawgwh build` does (writer lock, then a full "
-        "publish_star: read raw.games, build the 15 star tables with Polars, validate them "
+        "publish_star: read raw.games, build the 14 star tables with Polars, validate them "
         "with DuckDB, write Parquet, commit to Iceberg, creating the star tables) into a "
         "fresh warehouse each run, whose catalog holds only the raw zone.",
         "pandas-baseline: `python -m benchmarks.baselines.pandas_pipeline` (pandas "
