@@ -220,6 +220,24 @@ def test_sync_branch_and_query_ref_from_the_command_line(
         assert engine.query(sql).column(0).to_pylist() == [len(sim)]
 
 
+@pytest.mark.parametrize("reader", ["arrow", "fsspec"])
+def test_a_kept_engine_loads_tables_on_s3_read_again(
+    target: StackTarget, served: str, reader: str
+) -> None:
+    settings = stack_settings(target, served)
+    sync(settings)
+    sql = (
+        "SELECT g.name, count(*) AS games FROM fact_games f JOIN bridge_game_genre b "
+        "USING (game_id) JOIN dim_genre g USING (genre_key) GROUP BY ALL ORDER BY ALL"
+    )
+    with open_warehouse_engine(settings, remote_reader=reader) as engine:
+        first = engine.query(sql)
+        assert engine.cached == ()
+        assert engine.query(sql) == first  # now from memory
+        assert set(engine.cached) == {"fact_games", "bridge_game_genre", "dim_genre"}
+        assert engine.query(sql) == first
+
+
 def test_ref_on_the_embedded_warehouse_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -55,9 +55,11 @@ class QueryEngine:
 
     A view reads its files on every query, which for a small table costs more than the
     query itself. So an engine that is used again (the shell, a notebook, a dashboard)
-    loads a small local table into memory when a second query reads it, within
-    ``cache_bytes`` of Parquet (0: never); a one-query engine, like ``rawgwh query "SQL"``,
-    copies nothing. The files of a snapshot never change, so the copy cannot go stale.
+    loads a small table into memory when a second query reads it, within ``cache_bytes``
+    of Parquet (0: never); a one-query engine, like ``rawgwh query "SQL"``, copies nothing.
+    The files of a snapshot never change, so the copy cannot go stale. ``sizes`` gives a
+    table's bytes of Parquet where known (Iceberg metadata has them): local files are
+    measured otherwise, and a table on S3 without one is never loaded.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class QueryEngine:
         remote_reader: str = "arrow",
         evolved: Collection[str] | None = None,
         cache_bytes: int = CACHE_BYTES,
+        sizes: Mapping[str, int] | None = None,
     ) -> None:
         schemas = schemas or {}
         columns = columns or {}
@@ -89,13 +92,16 @@ class QueryEngine:
             files: list[str] = []
             for name, locations in sorted(tables.items()):
                 paths = [_local(p) for p in locations]
+                size = (sizes or {}).get(name)
                 if any(is_remote(p) for p in paths):
+                    if size is not None:
+                        self._note_size(name, paths, cache_bytes, size)
                     if remote_reader == "arrow":
                         self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
                         continue
                     self._register_fsspec()
                 else:
-                    self._note_size(name, paths, cache_bytes)
+                    self._note_size(name, paths, cache_bytes, size)
                 files.extend(paths)
                 if not paths and name in columns and name not in schemas:
                     sql = self._empty_view_sql(name, columns[name])
@@ -114,12 +120,14 @@ class QueryEngine:
             raise
         self._tables = tuple(sorted(tables))
 
-    def _note_size(self, name: str, paths: list[str], cache_bytes: int) -> None:
-        """Remember a local table small enough to load into memory when read again."""
-        try:
-            size = sum(os.path.getsize(p) for p in paths)
-        except OSError:
-            return  # a missing file: creating the view says so
+    def _note_size(self, name: str, paths: list[str], cache_bytes: int, size: int | None) -> None:
+        """Remember a table small enough to load into memory when read again; ``size``:
+        its bytes of Parquet if known, else local files are measured."""
+        if size is None:
+            try:
+                size = sum(os.path.getsize(p) for p in paths)
+            except OSError:
+                return  # a missing file: creating the view says so
         if paths and size <= min(CACHE_TABLE_BYTES, cache_bytes):
             self._cacheable[name.lower()] = size
 

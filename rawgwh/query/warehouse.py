@@ -46,10 +46,14 @@ class TableAt:
     snapshot: Snapshot | None
 
     def files(self) -> list[str]:
+        return [path for path, _ in self.data_files()]
+
+    def data_files(self) -> list[tuple[str, int]]:
+        """Each data file's location and size in bytes (from the table's metadata)."""
         if self.snapshot is None:
             return []
         scan = self.table.scan(snapshot_id=self.snapshot.snapshot_id)
-        return [task.file.file_path for task in scan.plan_files()]
+        return [(task.file.file_path, task.file.file_size_in_bytes) for task in scan.plan_files()]
 
     def schema(self) -> pa.Schema:
         return self.table.schema().as_arrow()
@@ -106,14 +110,16 @@ def open_warehouse_engine(
         ref, as_of = _nessie_as_of(settings, ref, as_of), None
     warehouse = Warehouse.open(settings, ref=ref)
     selected = select_snapshots(warehouse, as_of)
+    listed = {name: at.data_files() for name, at in selected.items()}
     return QueryEngine(
-        {name: at.files() for name, at in selected.items()},
+        {name: [path for path, _ in files] for name, files in listed.items()},
         schemas={name: at.schema() for name, at in selected.items()},
         allowed_roots=[str(warehouse.root)] if warehouse.root is not None else [],
         storage=warehouse.io_properties(),
         remote_reader=remote_reader,
         evolved={name for name, at in selected.items() if len(at.table.metadata.schemas) != 1},
         cache_bytes=cache_bytes,
+        sizes={name: sum(size for _, size in files) for name, files in listed.items()},
     )
 
 
