@@ -37,7 +37,7 @@ def _local(location: str) -> str:
     return os.path.abspath(location)
 
 
-#: A local table whose Parquet files total at most this many bytes is loaded into memory
+#: A table whose Parquet files total at most this many bytes is loaded into memory
 #: by the second query that reads it (it takes a few times that in memory) ...
 CACHE_TABLE_BYTES = 16 * 2**20
 #: ... while the tables loaded so far total at most this many bytes of Parquet.
@@ -83,7 +83,9 @@ class QueryEngine:
         self._evolved = None if evolved is None else frozenset(evolved)
         self._con = duckdb.connect(":memory:")
         self._cache_left = cache_bytes
-        self._cacheable: dict[str, int] = {}  # table -> bytes of Parquet, not loaded yet
+        # Tables that may be loaded, not loaded yet: their files and bytes of Parquet (None:
+        # local files, measured only when a second query reads them).
+        self._cacheable: dict[str, tuple[list[str], int | None]] = {}
         self._reads: dict[str, int] = {}
         try:
             # Data files are immutable (Iceberg writes new ones): keep their footers, so a
@@ -92,16 +94,15 @@ class QueryEngine:
             files: list[str] = []
             for name, locations in sorted(tables.items()):
                 paths = [_local(p) for p in locations]
+                remote = any(is_remote(p) for p in paths)
                 size = (sizes or {}).get(name)
-                if any(is_remote(p) for p in paths):
-                    if size is not None:
-                        self._note_size(name, paths, cache_bytes, size)
+                if paths and cache_bytes > 0 and (size is not None or not remote):
+                    self._cacheable[name.lower()] = (paths, size)
+                if remote:
                     if remote_reader == "arrow":
                         self._con.execute(self._remote_view_sql(name, paths, schemas.get(name)))
                         continue
                     self._register_fsspec()
-                else:
-                    self._note_size(name, paths, cache_bytes, size)
                 files.extend(paths)
                 if not paths and name in columns and name not in schemas:
                     sql = self._empty_view_sql(name, columns[name])
@@ -119,17 +120,6 @@ class QueryEngine:
             self._con.close()
             raise
         self._tables = tuple(sorted(tables))
-
-    def _note_size(self, name: str, paths: list[str], cache_bytes: int, size: int | None) -> None:
-        """Remember a table small enough to load into memory when read again; ``size``:
-        its bytes of Parquet if known, else local files are measured."""
-        if size is None:
-            try:
-                size = sum(os.path.getsize(p) for p in paths)
-            except OSError:
-                return  # a missing file: creating the view says so
-        if paths and size <= min(CACHE_TABLE_BYTES, cache_bytes):
-            self._cacheable[name.lower()] = size
 
     def _view_sql(self, name: str, paths: list[str], schema: pa.Schema | None) -> str:
         view = f"CREATE VIEW {quote_identifier(name)} AS "
@@ -212,11 +202,17 @@ class QueryEngine:
         # views). A column or string with a table's name only loads that table sooner.
         words = {w.lower() for w in _WORD.findall(sql)}
         for name in sorted(words & self._cacheable.keys()):
-            size = self._cacheable[name]
             self._reads[name] = self._reads.get(name, 0) + 1
-            if self._reads[name] < 2 or size > self._cache_left:
+            if self._reads[name] < 2:
                 continue
-            del self._cacheable[name]
+            paths, size = self._cacheable.pop(name)
+            if size is None:
+                try:
+                    size = sum(os.path.getsize(p) for p in paths)
+                except OSError:
+                    continue  # a file gone: the query itself says so
+            if size > min(CACHE_TABLE_BYTES, self._cache_left):
+                continue
             view, copy = quote_identifier(name), f"{_CACHE_SCHEMA}.{quote_identifier(name)}"
             try:
                 self._con.execute(f"CREATE TABLE {copy} AS SELECT * FROM {view}")
