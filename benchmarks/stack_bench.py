@@ -218,15 +218,14 @@ def markdown(figures: dict[str, Any]) -> str:
         cells = [f"{queries[label]['median_ms'][name]:.1f}" for label in labels]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("| open engine | " + " | ".join(f"{queries[x]['open_ms']:.0f}" for x in labels))
-    if all("first_ms" in queries[x] for x in labels):
-        totals = [sum(queries[x]["first_ms"].values()) for x in labels]
-        lines.append("| ten first runs (total) | " + " | ".join(f"{t:.0f}" for t in totals))
-        lines += [
-            "",
-            "Warm runs of a kept engine read tables from memory once a second query has read "
-            "them (README, Querying); the first runs read the Parquet files, as a one-off "
-            "`rawgwh query` does.",
-        ]
+    totals = [sum(queries[x]["first_ms"].values()) for x in labels]
+    lines.append("| ten first runs (total) | " + " | ".join(f"{t:.0f}" for t in totals))
+    lines += [
+        "",
+        "Warm runs of a kept engine read tables from memory once a second query has read "
+        "them (README, Querying); the first runs read the Parquet files, as a one-off "
+        "`rawgwh query` does.",
+    ]
     lines += ["", "## Cold `rawgwh query` process (count of fact_games), median ms", ""]
     for label, ms in figures["cold"].items():
         lines.append(f"- {label}: {ms:.0f} ms")

@@ -482,7 +482,9 @@ def run(sizes: Sequence[int], repeat: int, workdir: Path) -> Section:
     return section
 
 
-def yearly_window_requests(released_days: Sequence[int], page_size: int = 40) -> dict[str, int]:
+def yearly_window_requests(
+    released_days: Sequence[int | None], page_size: int = 40
+) -> dict[str, int]:
     """What dlt's page-number paginator requests over one ``dates`` window per year.
 
     That is the simplest way to honour RAWG_API.md's "split large windows" with a static
