@@ -93,7 +93,10 @@ def test_passing_model_target_is_met_with_its_figures(tmp_path: Path) -> None:
     assert "build+publish at 100k: rawgwh 1.00 s vs pandas-baseline 61.00 s, 61.0× faster" in text
     assert "peak memory 310 vs 820 MB" in text
     assert "without process start-up 0.500 vs 59.00 s (118.0× faster)" in text
-    assert "| 100,000 | **met** | 1.00 s vs 61.00 s = 61.0×; 310 vs 820 MB |" in text
+    assert (
+        "| 100,000 | **met** | 1.00 s vs 61.00 s = 61.0×; 310 vs 820 MB; "
+        "without process start-up 0.500 vs 59.00 s = 118.0× |"
+    ) in text
     assert "![model time](charts/model_time.png)" in text
     assert "baseline ran 3 times at 100,000 games" in text
     assert "python -m benchmarks model --sizes 100000" in text
@@ -123,8 +126,14 @@ def test_sync_and_query_targets_and_not_run_reasons() -> None:
     assert checks["rawgwh"].status == "not met"  # q02 takes 1.5x the faster rival
     assert "q02 at 1.50×" in checks["rawgwh"].detail
 
+    assert "Why not" not in checks["full"].detail
     more_requests = target_checks({"sync": _sync(10.0, 40.0, 300, 251)})
-    assert [c.status for c in more_requests if c.target.startswith("full")] == ["not met"]
+    (sync,) = [c for c in more_requests if c.target.startswith("full")]
+    assert sync.status == "not met"
+    # The row says why: the windows the contract asks for, against dlt's one deep window.
+    assert "requests 300 vs 251 (+49, +19.5%). Why not met:" in sync.detail
+    assert "windows of at most 10,000 games" in sync.detail
+    assert "one window 250 pages deep" in sync.detail
 
     text = render(passing)
     assert "- **dremio**: DREMIO_URL not set" in text
@@ -176,7 +185,8 @@ def test_an_import_floor_over_the_budget_is_said_in_notes_and_target() -> None:
     (check,) = target_checks({"model": _model(0.9, 38.0, 310.0, 820.0, floor_s=0.84)})[:1]
     assert check.status == "not met"
     assert check.detail.endswith(
-        "; 50× needs rawgwh under 0.76 s, import floor 0.84 s (over the budget by itself)"
+        "; without process start-up 0.450 vs 36.00 s = 80.0×; why not met: 50× needs rawgwh "
+        "under 0.76 s, import floor 0.84 s (over the budget by itself)"
     )
     assert f"| {check.detail} |" in text
     # the floor is a row of its own, never a rival
