@@ -426,9 +426,10 @@ def _marker_snapshots(text: str | None) -> dict[str, int]:
 
 
 def latest_tables(root: Path) -> LatestTables:
-    """Every star table at the published marker's snapshot (current without one), every
-    raw table (``raw_`` prefix) at its current snapshot: their files, and the columns of
-    those without files. Raises :class:`Unsupported` for anything unexpected."""
+    """Every star table at the published marker's snapshot (empty without a marker: no
+    publish has finished), every raw table (``raw_`` prefix) at its current snapshot: their
+    files, and the columns of those without files. Raises :class:`Unsupported` for anything
+    unexpected."""
     tables, marker = _catalog_rows(root)
     published = _marker_snapshots(marker)
     files: dict[str, list[str]] = {}
@@ -439,7 +440,10 @@ def latest_tables(root: Path) -> LatestTables:
             metadata = _metadata(location)
             snapshot = published.get(name) if namespace == STAR_NAMESPACE else None
             try:
-                found = snapshot_files(metadata, snapshot)
+                if namespace == STAR_NAMESPACE and not published:
+                    found = []  # a first publish still running, or killed part-way
+                else:
+                    found = snapshot_files(metadata, snapshot)
             except (KeyError, TypeError, ValueError) as e:
                 raise Unsupported(f"unexpected manifest content: {e!r}") from None
             query_name = prefix + name

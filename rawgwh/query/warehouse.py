@@ -3,8 +3,10 @@
 Star tables are read as one consistent publish: the snapshots sharing a ``rawgwh.sync-id``.
 Now means the publish the ``rawgwh.published`` marker names (never a half-finished one);
 ``--as-of TIMESTAMP`` means the publish whose ``fact_games`` snapshot (committed last) was
-current then; ``--as-of SNAPSHOT_ID`` means the publish that snapshot belongs to. The raw
-zone (``raw_games``, ``raw_rejects``) is read as of the same moment.
+current then; ``--as-of SNAPSHOT_ID`` means the publish that snapshot belongs to (for one
+that never finished, the publish readers saw at that moment). Before the first publish has
+finished, star tables read empty. The raw zone (``raw_games``, ``raw_rejects``) is read as of
+the same moment.
 
 The latest publish is found without pyiceberg when possible (:mod:`rawgwh.query.fastpath`:
 importing pyiceberg's catalog costs about a second); time travel, and any warehouse that
@@ -162,8 +164,12 @@ def _tables(warehouse: Warehouse) -> dict[str, dict[str, Table]]:
 
 
 def select_snapshots(warehouse: Warehouse, as_of: str | None) -> dict[str, TableAt]:
-    """The snapshot to read of every star and raw table (see the module docstring)."""
-    from rawgwh.warehouse.star_zone import ANCHOR_TABLE, StarZone, sync_id_of
+    """The snapshot to read of every star and raw table (see the module docstring).
+
+    Until a publish has finished, star tables are read empty: a first publish that is
+    running, or was killed part-way, has committed some tables and not the others.
+    """
+    from rawgwh.warehouse.star_zone import ANCHOR_TABLE, StarZone, snapshot_for_sync, sync_id_of
 
     tables = _tables(warehouse)
     star, raw = tables[STAR_NAMESPACE], tables[RAW_NAMESPACE]
@@ -172,30 +178,38 @@ def select_snapshots(warehouse: Warehouse, as_of: str | None) -> dict[str, Table
         chosen = {
             name: TableAt(
                 t,
-                t.snapshot_by_id(marker.snapshots[name])
-                if marker is not None and name in marker.snapshots
-                else t.current_snapshot(),
+                None
+                if marker is None
+                else t.snapshot_by_id(marker.snapshots[name])
+                if name in marker.snapshots
+                else t.current_snapshot(),  # a table no publish has written yet
             )
             for name, t in star.items()
         }
         return chosen | {name: TableAt(t, t.current_snapshot()) for name, t in raw.items()}
 
     wanted = parse_as_of(as_of)
+    anchor = star.get(ANCHOR_TABLE)
+    sync_id: str | None = None
     bound: int | None = None  # a snapshot id names a whole publish, committed after it too
     if isinstance(wanted, int):
         owner = _find_snapshot(tables, wanted)
         moment_ms = owner.timestamp_ms
-        in_star = any(t.snapshot_by_id(wanted) for t in star.values())
-        sync_id = sync_id_of(owner) if in_star else None
+        if any(t.snapshot_by_id(wanted) for t in star.values()):
+            sync_id = sync_id_of(owner)
+        if anchor is None or sync_id is None or snapshot_for_sync(anchor, sync_id) is None:
+            sync_id, bound = None, moment_ms  # not a finished publish: the one readers saw
     else:
         moment_ms = bound = int(wanted.timestamp() * 1000)
-        anchor = star.get(ANCHOR_TABLE)
-        sync_id = sync_id_of(anchor.snapshot_as_of_timestamp(moment_ms)) if anchor else None
         everything = [t for ts in tables.values() for t in ts.values()]
         if not any(t.snapshot_as_of_timestamp(moment_ms) for t in everything):
             raise QueryError(f"the warehouse held nothing yet at {wanted.isoformat()}")
+    if sync_id is None and anchor is not None:
+        # fact_games is committed last: its snapshot then names the last finished publish.
+        sync_id = sync_id_of(anchor.snapshot_as_of_timestamp(moment_ms))
     chosen = {
-        name: TableAt(t, _star_snapshot(t, sync_id, moment_ms, bound)) for name, t in star.items()
+        name: TableAt(t, _star_snapshot(t, sync_id, moment_ms, bound) if sync_id else None)
+        for name, t in star.items()
     }
     for name, t in raw.items():
         snapshot = t.snapshot_by_id(wanted) if isinstance(wanted, int) else None
