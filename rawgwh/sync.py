@@ -203,8 +203,12 @@ async def _sync(
                 on_commit(progress)
 
     async def emit(event: Event) -> None:
-        if not run.started and isinstance(event, PagesFetched) and event.server_time:
-            run.started = format_timestamp(event.server_time)
+        if not run.started and isinstance(event, PagesFetched):
+            # The server's clock when it answered; ours (the watermark margin absorbs skew)
+            # if it sends no Date header. Set at the first page, so a run resumed later
+            # still moves the watermark only to before its first page.
+            at = event.server_time or datetime.now(UTC).replace(tzinfo=None)
+            run.started = format_timestamp(at)
         writer.apply(event)
         progress.requests = client.requests_made
         progress.requests_left = client.requests_left

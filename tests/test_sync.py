@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,27 @@ def test_interrupted_sync_of_split_windows_resumes_exactly(
     assert raw_games(settings).height == len(sim)
     # A restart re-counts the windows it had not finished and re-splits the unfetched gaps.
     assert sim.stats.requests <= requests_full + 4 * rounds, (sim.stats.requests, requests_full)
+
+
+def test_without_a_date_header_a_resumed_backfill_keeps_its_first_runs_watermark(
+    sim: Simulator, served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server that sends no Date header: the run's start is our clock at its first page,
+    # kept across the resume, so updates made between the two runs are fetched next time.
+    from rawgwh.source import client
+    from rawgwh.sync import WATERMARK_MARGIN
+
+    monkeypatch.setattr(client, "_server_time", lambda response: None)
+    settings = make_settings(tmp_path / "wh", served, max_requests=12, batch_games=80)
+    before = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    with pytest.raises(BudgetExhausted):
+        sync(settings)
+    state = RawZone(Warehouse.open(settings)).state()
+    assert state.run is not None and state.run.started is not None
+    started = datetime.fromisoformat(state.run.started)
+    assert before <= started <= datetime.now(UTC).replace(tzinfo=None)
+
+    unlimited = make_settings(tmp_path / "wh", served)
+    assert sync(unlimited).resumed
+    state = RawZone(Warehouse.open(settings)).state()
+    assert state.watermark == (started - WATERMARK_MARGIN).isoformat(timespec="seconds")
