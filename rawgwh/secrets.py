@@ -14,6 +14,7 @@ import threading
 __all__ = ["Secret", "redact", "install_log_redaction", "register_secret"]
 
 _KEY_PARAM = re.compile(r"(?i)([?&](?:key|api_key|apikey|token)=)[^&#\s\"']*")
+_SHORT = 4
 _known: set[str] = set()
 _lock = threading.Lock()
 
@@ -50,8 +51,12 @@ class Secret:
 
 
 def register_secret(value: str) -> None:
-    """Remember a secret value so :func:`redact` masks it wherever it appears."""
-    if len(value) >= 4:
+    """Remember a secret value so :func:`redact` masks it wherever it appears.
+
+    A value shorter than :data:`_SHORT` is masked only as a whole word: masking every
+    ``abc`` inside other words would garble messages.
+    """
+    if value:
         with _lock:
             _known.add(value)
 
@@ -62,8 +67,12 @@ def redact(text: str) -> str:
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:
-        if value in text:
+        if value not in text:
+            continue
+        if len(value) >= _SHORT:
             text = text.replace(value, "***")
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", "***", text)
     return text
 
 

@@ -88,3 +88,23 @@ def test_httpx_logs_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     run_client(lambda r: httpx.Response(200, content=PAGE))
     assert "rawg.test" in caplog.text  # httpx did log the request URL ...
     assert KEY not in caplog.text  # ... without the key
+
+
+@pytest.mark.parametrize("key", ["abc", "k", KEY])
+def test_a_key_echoed_by_the_server_is_masked_however_short(key: str) -> None:
+    async def go() -> None:
+        body = b'{"detail": "Invalid API key: %s (check abcd)"}' % key.encode()
+        async with RawgClient(
+            base_url="http://rawg.test/api",
+            api_key=Secret(key),
+            transport=httpx.MockTransport(lambda r: httpx.Response(401, content=body)),
+        ) as client:
+            await client.fetch_page({}, 1)
+
+    with pytest.raises(AuthError) as caught:
+        asyncio.run(go())
+    message = str(caught.value)
+    assert "Invalid API key: ***" in message
+    assert f": {key} " not in message and f"key={key}" not in message
+    if len(key) < 4:
+        assert "(check abcd)" in message  # a short key is masked as a word, not inside words
