@@ -338,3 +338,25 @@ def test_without_a_date_header_a_resumed_backfill_keeps_its_first_runs_watermark
     assert sync(unlimited).resumed
     state = RawZone(Warehouse.open(settings)).state()
     assert state.watermark == (started - WATERMARK_MARGIN).isoformat(timespec="seconds")
+
+
+def test_games_released_in_any_year_are_fetched(
+    tmp_path: Path, sample_records: list[dict[str, Any]]
+) -> None:
+    # The API does not bound `released`: placeholder or mistyped years must land too.
+    import gzip
+
+    import orjson
+
+    records = [dict(r) for r in sample_records[:120]]
+    years = ["1899-06-01", "0101-01-01", "2100-01-01", "9999-12-31"]
+    for record, released in zip(records, years, strict=False):
+        record["released"] = released
+    path = tmp_path / "games.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(orjson.dumps(r) for r in records)))
+    sim = Simulator.from_file(path)
+    with sim.serve(port=0, api_key=KEY) as url:
+        settings = make_settings(tmp_path / "wh", url, window_limit=50)
+        sync(settings, publish=False)
+    assert stored(settings).equals(expected(sim))
+    assert len(stored(settings)) == 120

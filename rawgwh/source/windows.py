@@ -30,12 +30,16 @@ __all__ = [
     "release_dates",
     "DEFAULT_FIRST_DATE",
     "DEFAULT_LAST_DATE",
+    "LIKELY_DATES",
     "TARGET_SHARE",
     "MISJUDGED",
 ]
 
-DEFAULT_FIRST_DATE = date(1900, 1, 1)
-DEFAULT_LAST_DATE = date(2099, 12, 31)
+# The widest dates the API takes: a game may carry any year (placeholders, typos).
+DEFAULT_FIRST_DATE = date(1, 1, 1)
+DEFAULT_LAST_DATE = date(9999, 12, 31)
+# Where nearly every game's release date lies.
+LIKELY_DATES = (date(1900, 1, 1), date(2099, 12, 31))
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
 # A split aims each child at this share of the window limit. Fuller leaves mean fewer partly
@@ -93,13 +97,24 @@ class DateWindow:
         return self._by_sample(dates, count, limit)
 
     def _even(self, count: int, limit: int, *, sampled: bool) -> list[DateWindow]:
-        """Equal spans, enough that each should hold about half the limit."""
+        """Equal spans, enough that each should hold about half the limit. Years outside
+        :data:`LIKELY_DATES` are a window each: spread over ten thousand years, equal spans
+        would cost a request for every empty century."""
+        low, high = max(self.start, LIKELY_DATES[0]), min(self.end, LIKELY_DATES[1])
+        if low <= high and (low, high) != (self.start, self.end):
+            before = [DateWindow(self.start, low - ONE_DAY, sampled=sampled)]
+            after = [DateWindow(high + ONE_DAY, self.end, sampled=sampled)]
+            likely = DateWindow(low, high, sampled=sampled)._even(count, limit, sampled=sampled)
+            return before * (self.start < low) + likely + after * (high < self.end)
         days = (self.end - self.start).days + 1
         parts = max(2, min(days, math.ceil(2 * count / limit)))
-        bounds = [self.start + timedelta(days=round(i * days / parts)) for i in range(parts + 1)]
+        # Offsets, not dates: the day after the last bound may be past 9999-12-31.
+        offsets = [round(i * days / parts) for i in range(parts + 1)]
         return [
-            DateWindow(a, b - ONE_DAY, sampled=sampled)
-            for a, b in zip(bounds, bounds[1:], strict=False)
+            DateWindow(
+                self.start + timedelta(days=a), self.start + timedelta(days=b - 1), sampled=sampled
+            )
+            for a, b in zip(offsets, offsets[1:], strict=False)
             if b > a
         ]
 
@@ -256,7 +271,8 @@ class Intervals:
     def add(self, start: date | datetime, end: date | datetime) -> None:
         merged: list[tuple[date | datetime, date | datetime]] = []
         for a, b in sorted([*self.items, (start, end)]):
-            if merged and a <= merged[-1][1] + self.step:
+            # Differences, not sums: the day after 9999-12-31 does not exist.
+            if merged and (a <= merged[-1][1] or a - merged[-1][1] <= self.step):  # type: ignore[operator]
                 merged[-1] = (merged[-1][0], max(merged[-1][1], b))
             else:
                 merged.append((a, b))
@@ -273,6 +289,8 @@ class Intervals:
                 break
             if a > cursor:
                 out.append((cursor, a - self.step))
+            if b >= end:
+                return out
             cursor = max(cursor, b + self.step)
         if cursor <= end:
             out.append((cursor, end))

@@ -10,6 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rawgwh.source.windows import (
+    DEFAULT_FIRST_DATE,
+    DEFAULT_LAST_DATE,
+    LIKELY_DATES,
     MISJUDGED,
     ONE_DAY,
     TARGET_SHARE,
@@ -206,7 +209,9 @@ def test_spread_sample_gives_each_child_its_share_of_the_sample(
 def test_fewer_than_two_usable_dates_split_evenly(
     start: date, span: int, count: int, limit: int, data: st.DataObject
 ) -> None:
-    window = DateWindow(start, start + timedelta(days=span))
+    # Past 2099: see test_unlikely_years_are_a_window_each.
+    window = DateWindow(start, min(start + timedelta(days=span), LIKELY_DATES[1]))
+    span = (window.end - start).days
     junk = data.draw(st.lists(st.sampled_from(GARBAGE), max_size=40))
     one = data.draw(st.lists(st.integers(0, span), max_size=1))
     outside = [game(start - ONE_DAY), game(window.end + ONE_DAY)]
@@ -235,7 +240,9 @@ def test_a_misjudged_window_and_its_children_split_evenly(
     limit = 1_000
     count = data.draw(st.integers(MISJUDGED * expected + 1, MISJUDGED * expected + 10**6))
     count = max(count, limit + 1)
-    window = DateWindow(start, start + timedelta(days=span), expected=expected)
+    end = min(start + timedelta(days=span), LIKELY_DATES[1])  # past 2099: see below
+    span = (end - start).days
+    window = DateWindow(start, end, expected=expected)
     sample = [game(start + timedelta(days=d)) for d in range(0, span + 1, max(1, span // 39))]
     assert window.misjudged(count)
     parts = window.split(count, limit, sample)
@@ -266,3 +273,31 @@ def test_a_catalogue_from_1975_on_costs_no_request_for_its_empty_decades() -> No
     assert spans(parts)[0] == (date(1900, 1, 1), parts[1].start - ONE_DAY)
     assert parts[0].end >= date(1975, 6, 1) and parts[-1].start <= date(2014, 6, 1)
     assert len(parts) == math.ceil(100_000 / (TARGET_SHARE * 10_000))
+
+
+def test_unlikely_years_are_a_window_each() -> None:
+    # The backfill's window spans years 1-9999: split evenly, the years before 1900 and
+    # after 2099 are one window each, and the likely ones are split as they always were.
+    window = DateWindow(DEFAULT_FIRST_DATE, DEFAULT_LAST_DATE)
+    parts = spans(window.split(50_000, 10_000))
+    likely = DateWindow(*LIKELY_DATES)
+    assert parts[0] == (date(1, 1, 1), date(1899, 12, 31))
+    assert parts[-1] == (date(2100, 1, 1), date(9999, 12, 31))
+    assert parts[1:-1] == old_even_split(likely, 50_000, 10_000)
+    assert spans(DateWindow(date(1990, 1, 1), DEFAULT_LAST_DATE).split(5, 2))[-1] == (
+        date(2100, 1, 1),
+        date(9999, 12, 31),
+    )
+
+
+def test_intervals_reach_the_first_and_last_dates() -> None:
+    # A backfill of years 1-9999 records windows ending on the last day there is.
+    done = Intervals(ONE_DAY)
+    done.add(date(2015, 1, 1), DEFAULT_LAST_DATE)
+    done.add(DEFAULT_FIRST_DATE, date(1899, 12, 31))
+    assert done.gaps(DEFAULT_FIRST_DATE, DEFAULT_LAST_DATE) == [
+        (date(1900, 1, 1), date(2014, 12, 31))
+    ]
+    done.add(date(1900, 1, 1), date(2014, 12, 31))
+    assert done.items == [(DEFAULT_FIRST_DATE, DEFAULT_LAST_DATE)]
+    assert done.gaps(DEFAULT_FIRST_DATE, DEFAULT_LAST_DATE) == []
