@@ -360,3 +360,38 @@ def test_games_released_in_any_year_are_fetched(
         sync(settings, publish=False)
     assert stored(settings).equals(expected(sim))
     assert len(stored(settings)) == 120
+
+
+def test_a_game_leaving_a_shared_second_while_it_is_paged_costs_no_other_game(
+    sim: Simulator, served: str, tmp_path: Path
+) -> None:
+    """Paging through one ``updated`` second by offset: a game of that second updated again
+    meanwhile moves out of it, and every later game of the second moves back one place."""
+    from rawgwh.raw import empty_games, rejects_table
+    from rawgwh.raw.state import SyncState
+
+    updated = [(r["updated"], r["id"]) for r in sim.records()]
+    busiest = max({u for u, _ in updated}, key=[u for u, _ in updated].count)
+    crowd = sorted(i for u, i in updated if u == busiest)
+    assert len(crowd) > 80  # pages 2 and 3 of the second are read by offset
+    settings = make_settings(tmp_path / "wh", served)
+    RawZone(Warehouse.open(settings, create=True)).commit(
+        empty_games(),
+        rejects_table([], sync_id="seed", fetched_at=datetime(2026, 1, 1)),
+        SyncState(watermark="2000-01-01T00:00:00"),
+        sync_id="seed",
+    )
+    record, moved = sim.stats._record, []
+
+    def record_and_update(path: str, params: dict[str, str], *args: Any) -> None:
+        record(path, params, *args)
+        # After the second's page 2 is served, the first game of that second is edited.
+        second = params.get("updated") == f"{busiest},{busiest}"
+        if second and params.get("page") == "2" and not moved:
+            moved.extend(sim.touch_ids(crowd[:1]))
+
+    sim.stats._record = record_and_update  # type: ignore[method-assign]
+    sync(settings, publish=False)
+    assert moved
+    sync(settings, publish=False)  # the edited game is caught up by the next run
+    assert stored(settings).equals(expected(sim).filter(pl.col("updated") >= "2000-01-01"))
