@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from rawgwh.errors import RawgwhError
@@ -15,7 +16,21 @@ from rawgwh.secrets import install_log_redaction, redact
 
 __all__ = ["app", "main"]
 
+
+class _Interrupted(Exception):
+    """Ctrl-C in a command, carried past Typer, which would turn it into a silent exit 130."""
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise _Interrupted from e
+
+
 app = typer.Typer(
+    cls=_Group,
     name="rawgwh",
     help="A local-first warehouse for RAWG video-game data (data from RAWG, rawg.io).",
     no_args_is_help=True,
@@ -96,7 +111,7 @@ def _main(args: list[str]) -> None:
         code = app(args=args, prog_name="rawgwh", standalone_mode=False)
     except RawgwhError as e:
         _fail(f"Error: {e}", 1, debug)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt, _Interrupted):
         _fail(
             "Interrupted: what was committed is kept; run the same command to resume.", 130, debug
         )

@@ -1,10 +1,14 @@
 """The `rawgwh` process skips the interpreter's final garbage collection, which walked every
-object its imports made (0.3 s after a sync); a library call of ``main`` does not."""
+object its imports made (0.3 s after a sync); a library call of ``main`` does not. Ctrl-C
+ends it with one line saying how to resume."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 PROBE = """
 import atexit, gc, sys
@@ -33,3 +37,33 @@ def test_the_command_freezes_the_heap_before_exit_on_success_and_on_error() -> N
 def test_main_called_as_a_library_leaves_the_collector_alone() -> None:
     result = _run("try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert "frozen False" in result.stdout
+
+
+INTERRUPTED = "Interrupted: what was committed is kept; run the same command to resume."
+# A terminal's Ctrl-C; the handler is set again because a background shell's children ignore it.
+CTRL_C_ABLE = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from rawgwh.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def test_ctrl_c_during_a_sync_says_how_to_resume(tmp_path: Path) -> None:
+    # Typer turns Ctrl-C into a silent exit 130 unless the app keeps it for its own message.
+    with socket.create_server(("127.0.0.1", 0)) as rawg:  # accepts, never answers
+        url = f"http://127.0.0.1:{rawg.getsockname()[1]}/api"
+        args = ["sync", "-w", str(tmp_path / "wh"), "--api-key", "k", "--base-url", url]
+        child = subprocess.Popen(
+            [sys.executable, "-c", CTRL_C_ABLE, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        rawg.settimeout(60)
+        request, _ = rawg.accept()  # the sync is under way
+        with request:
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err == INTERRUPTED + "\n"
