@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +19,20 @@ from rawgwh.secrets import Secret
 from rawgwh.settings import Settings
 from rawgwh.warehouse.catalog import Warehouse
 from rawgwh.warehouse.raw_zone import RawZone
+
+INTERRUPTED = "Interrupted: what was committed is kept; run the same command to resume."
+#: ``python -c`` code running rawgwh with Ctrl-C raising KeyboardInterrupt, as in a terminal
+#: (children of a background shell start with it ignored).
+CTRL_C_ABLE = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from rawgwh.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+#: A query DuckDB spends seconds on, to press Ctrl-C during.
+SLOW_SQL = (
+    "SELECT count(*) AS n FROM range(1000000) a, range(1000) b WHERE (a.range + b.range) % 7 = 3"
+)
 
 
 @dataclass(frozen=True)
@@ -131,3 +150,17 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     out, err = capsys.readouterr()
     code = info.value.code
     return int(code) if code is not None else 0, out, err
+
+
+@contextmanager
+def ctrl_c_after(seconds: float) -> Iterator[None]:
+    """Press Ctrl-C in this process after ``seconds``: a real SIGINT, as a terminal sends."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        signal.signal(signal.SIGINT, previous)

@@ -20,6 +20,7 @@ __all__ = ["CACHE_BYTES", "CACHE_TABLE_BYTES", "QueryEngine", "quote_identifier"
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist", re.I)
+_INTERRUPTED = "Query interrupted"
 
 
 def quote_identifier(name: str) -> str:
@@ -186,15 +187,21 @@ class QueryEngine:
     def query(self, sql: str) -> pa.Table:
         """Run one read-only statement and return its whole result."""
         check_read_only(self._con, sql)
-        if self._cacheable:
-            self._load_read_again(sql)
         try:
+            if self._cacheable:
+                self._load_read_again(sql)
             relation = self._con.sql(sql)
             if relation is None:
                 return pa.table({})
             return relation.to_arrow_table()
         except duckdb.Error as e:
             raise QueryError(self._message(e)) from None
+        except RuntimeError as e:
+            # DuckDB answers Ctrl-C with this, having taken Python's KeyboardInterrupt itself;
+            # give it back so the shell returns to its prompt and a command stops as usual.
+            if str(e) == _INTERRUPTED:
+                raise KeyboardInterrupt from None
+            raise
 
     def _load_read_again(self, sql: str) -> None:
         """Load the small tables ``sql`` reads for the second time into memory."""

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import CTRL_C_ABLE, INTERRUPTED
+
 PROBE = """
 import atexit, gc, sys
 from rawgwh.cli import main
@@ -37,16 +39,6 @@ def test_the_command_freezes_the_heap_before_exit_on_success_and_on_error() -> N
 def test_main_called_as_a_library_leaves_the_collector_alone() -> None:
     result = _run("try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert "frozen False" in result.stdout
-
-
-INTERRUPTED = "Interrupted: what was committed is kept; run the same command to resume."
-# A terminal's Ctrl-C; the handler is set again because a background shell's children ignore it.
-CTRL_C_ABLE = (
-    "import signal, sys\n"
-    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-    "from rawgwh.cli import main\n"
-    "main(sys.argv[1:])\n"
-)
 
 
 def test_ctrl_c_during_a_sync_says_how_to_resume(tmp_path: Path) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from helpers import make_settings
+from helpers import CTRL_C_ABLE, INTERRUPTED, SLOW_SQL, ctrl_c_after, make_settings
 
 from rawgwh.cli import main
 from rawgwh.raw import parse_games, rejects_table
@@ -182,6 +185,40 @@ def test_no_sql_opens_the_shell(
     run = rawgwh(capsys, "query", "-w", str(built))
     assert run.code == 0, run.err
     assert "answer" in run.out and "42" in run.out
+
+
+def test_ctrl_c_during_a_query_exits_130_with_one_line(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ctrl_c_after(0.5):
+        run = rawgwh(capsys, "query", "-w", str(built), SLOW_SQL)
+    assert run.code == 130
+    assert run.err == INTERRUPTED + "\n"
+
+
+def test_ctrl_c_during_a_query_returns_the_shell_to_its_prompt(built: Path) -> None:
+    shell = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_ABLE, "query", "-w", str(built)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert shell.stdin is not None and shell.stdout is not None
+    shell.stdin.write("SELECT 'ready' AS state;\n")
+    shell.stdin.flush()
+    for line in shell.stdout:
+        if "ready" in line:
+            break
+    shell.stdin.write(SLOW_SQL + ";\n")
+    shell.stdin.flush()
+    time.sleep(1)
+    shell.send_signal(signal.SIGINT)
+    out, err = shell.communicate("SELECT 40 + 2 AS answer;\n", timeout=60)
+    assert shell.returncode == 0, err
+    assert "error: interrupted" in out
+    assert "answer" in out and "42" in out
 
 
 def test_a_query_imports_neither_pyiceberg_nor_polars(built: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import SLOW_SQL, ctrl_c_after
 
 import rawgwh.query
 from rawgwh.errors import QueryError
@@ -167,6 +168,13 @@ def test_errors_are_one_line(engine: QueryEngine, sql: str, start: str) -> None:
         engine.query(sql)
     assert str(caught.value).startswith(start)
     assert "\n" not in str(caught.value)
+
+
+def test_ctrl_c_during_a_query_is_a_keyboard_interrupt(engine: QueryEngine) -> None:
+    # DuckDB takes the KeyboardInterrupt of a real SIGINT and raises RuntimeError instead.
+    with ctrl_c_after(0.3), pytest.raises(KeyboardInterrupt):
+        engine.query(SLOW_SQL)
+    assert engine.query("SELECT 42 AS x").column("x").to_pylist() == [42]
 
 
 def test_unknown_table_lists_the_tables(engine: QueryEngine) -> None:
