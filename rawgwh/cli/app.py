@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
 def _main(args: list[str]) -> None:
     install_log_redaction()
     debug = "--debug" in args
+    if not args:  # bare `rawgwh`: the help (no_args_is_help makes it an error, squashed in a line)
+        args = ["--help"]
     try:
         code = app(args=args, prog_name="rawgwh", standalone_mode=False)
     except RawgwhError as e:

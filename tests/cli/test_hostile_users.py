@@ -284,3 +284,10 @@ def test_commands_on_a_warehouse_that_does_not_exist(
     for command in (["status"], ["validate"], ["build"], ["query", "SELECT 1"]):
         refused([*command, "-w", str(wh)], capsys, watch=tmp_path)
     assert not wh.exists()
+
+
+def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli([], capsys)
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: rawgwh [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\n  sync " in out and "\n  query " in out  # one command a line
