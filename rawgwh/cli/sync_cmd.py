@@ -81,7 +81,7 @@ def sync_command(
     from rawgwh.sync import SyncProgress, sync
 
     try:
-        window = parse_dates(dates) if dates else None
+        window = parse_dates(dates) if dates is not None else None
     except ValueError as e:
         raise ConfigError(str(e)) from None
     if demo_games < 1:

@@ -65,6 +65,8 @@ def refused(
         (["--dates", "2015-02-30,2015-03-01"], "--dates", (1, 2)),
         (["--dates", "yesterday"], "--dates", (1, 2)),
         (["--dates", "2015-01-01,"], "--dates", (1, 2)),
+        (["--dates", ""], "--dates", (1, 2)),  # an empty "$WINDOW" must not fetch everything
+        (["--dates", " "], "--dates", (1, 2)),
         (["--dates", "2015-01-01,2015-12-31,2016-01-01"], "--dates", (1, 2)),
         (["--max-requests", "-5"], "--max-requests", (1, 2)),
         (["--max-requests", "lots"], "--max-requests", (1, 2)),
