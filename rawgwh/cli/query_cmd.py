@@ -70,6 +70,11 @@ def query_command(
                 f"no example named {example_name!r}; choose one of {', '.join(EXAMPLES)}"
             )
         sql = EXAMPLES[example_name].sql
+    if sql is None and (output is not None or output_format != "table"):
+        raise typer.BadParameter(
+            "they apply to one query: give SQL or --example (the shell prints tables)",
+            param_hint="--format/--output",
+        )
 
     from rawgwh.query.warehouse import open_warehouse_engine
 

@@ -6,6 +6,7 @@ rejects), with no traceback, no key in the output, and nothing changed on disk.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,6 +278,23 @@ def test_bad_query_options(
     args: list[str], needle: str | None, built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     refused(["query", "-w", str(built), *args], capsys, watch=built, needle=needle)
+
+
+@pytest.mark.parametrize(
+    "args", [["-f", "csv", "-o", "out.csv"], ["-o", "out.csv"], ["-f", "json"]]
+)
+def test_the_shell_refuses_output_options(
+    args: list[str],
+    built: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Piped SQL and no SQL argument opens the shell, which prints tables: it wrote no file.
+    monkeypatch.setattr("sys.stdin", io.StringIO("SELECT 42 AS x;\n"))
+    monkeypatch.chdir(tmp_path)
+    args = ["query", "-w", str(built), *args]
+    refused(args, capsys, watch=tmp_path, needle="--format/--output", codes=(2,))
 
 
 def test_commands_on_a_warehouse_that_does_not_exist(
