@@ -117,6 +117,13 @@ def test_bad_config_files(
     refused(args, capsys, watch=tmp_path, needle=needle)
 
 
+def test_a_config_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "rawgwh.toml"
+    config.write_text('[rawgwh]\nwarehouse = "wh"\n', encoding="utf-16")  # Notepad's "Unicode"
+    args = ["status", "-w", str(tmp_path / "wh"), "--config", str(config)]
+    refused(args, capsys, watch=tmp_path, needle="save it as UTF-8")
+
+
 def test_a_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["sync", "-w", str(tmp_path / "wh"), "--config", str(tmp_path / "nope.toml")]
     refused(args, capsys, watch=tmp_path, needle="nope.toml")
