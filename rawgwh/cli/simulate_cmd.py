@@ -52,6 +52,10 @@ def simulate_command(
     plan = Faults.all(rate=fault_rate, seed=seed) if faults else None
     try:
         run(port=port, games=games, seed=seed, from_file=from_file, faults=plan, api_key=api_key)
+    except ValueError as e:
+        if from_file is None:
+            raise
+        raise ConfigError(f"--from-file {e}") from None  # not records it can serve
     except OSError as e:
         raise ConfigError(
             f"cannot listen on 127.0.0.1:{port}: {e.strerror}; try another --port"

@@ -118,7 +118,10 @@ def _demo_server(demo: bool, games: int, path: Path | None) -> Any:
     if path is not None:
         if not path.exists():
             raise ConfigError(f"--demo-file {path} does not exist")
-        simulator = Simulator.from_file(path)
+        try:
+            simulator = Simulator.from_file(path)
+        except ValueError as e:  # not records the simulator can serve
+            raise ConfigError(f"--demo-file {e}") from None
     else:
         simulator = Simulator.synthetic(n_games=games, seed=42)
     return simulator.serve(port=0)

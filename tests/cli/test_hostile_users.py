@@ -129,6 +129,28 @@ def test_a_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     refused(args, capsys, watch=tmp_path, needle="nope.toml")
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("games.jsonl", b"hello\n"),
+        ("games.jsonl", b'{"id": 1}\n'),  # no "updated"
+        ("games.jsonl", b'[{"id": 1, "updated": "2015-01-01T00:00:00"}]\n'),
+        ("games.jsonl.gz", b'{"id": 1, "updated": "2015-01-01T00:00:00"}\n'),  # not gzipped
+    ],
+)
+def test_record_files_the_simulator_cannot_serve(
+    name: str, content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = tmp_path / name
+    records.write_bytes(content)
+    wh = tmp_path / "wh"
+    args = ["sync", "--demo", "--demo-file", str(records), "-w", str(wh)]
+    refused(args, capsys, watch=tmp_path, needle=f"--demo-file {records}: ")
+    args = ["simulate", "--from-file", str(records), "--port", "0"]
+    refused(args, capsys, watch=tmp_path, needle=f"--from-file {records}: ")
+    assert not wh.exists()
+
+
 def test_warehouse_path_is_a_file(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ import gzip
 import random
 import threading
 import time
+import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -379,15 +380,32 @@ class FileCatalog(Catalog):
         opener: Any = gzip.open if path.suffix == ".gz" else open
         self.blobs: list[bytes] = []
         self.names: list[str] = []
-        with opener(path, "rb") as f:
-            lines = [line.strip() for line in f if line.strip()]
-        records = [orjson.loads(line) for line in lines]
+        try:
+            with opener(path, "rb") as f:
+                lines = [line.strip() for line in f if line.strip()]
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+            raise ValueError(
+                f"{path}: cannot be unpacked ({e}): give a whole gzip file, or plain .jsonl"
+            ) from None
+        records = [self._record(path, line) for line in lines]
         now = max((parse_ts(r["updated"]) for r in records), default=0)
         super().__init__(now=now)
         for line, rec in zip(lines, records, strict=True):
             if not isinstance(rec.get("id"), int) or self.row_of(rec["id"]) is not None:
                 raise ValueError(f"{path}: record without a unique integer id: {line[:80]!r}")
             self._add_record(rec, line, created=self.CREATED_BASE + 60 * rec["id"])
+
+    @staticmethod
+    def _record(path: Path, line: bytes) -> dict[str, Any]:
+        try:
+            rec: dict[str, Any] = orjson.loads(line)
+            parse_ts(rec["updated"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(
+                f"{path}: each line must be a RAWG game as a JSON object with an 'updated' "
+                f"time, got {line[:80]!r}"
+            ) from None
+        return rec  # a dict: only a JSON object can be indexed by "updated"
 
     def _add_record(self, rec: dict[str, Any], blob: bytes, *, created: int) -> None:
         meta = rec.get("metacritic")
