@@ -75,6 +75,7 @@ def refused(
         (["--base-url", "not a url"], "--base-url", (1, 2)),
         (["--base-url", "file:///etc/passwd"], "--base-url", (1, 2)),
         (["--demo-games", "0"], "--demo-games", (1, 2)),
+        (["--branch", "dev"], "--branch dev needs a Nessie catalog", (1,)),  # was ignored
     ],
 )
 def test_bad_sync_flags(
@@ -324,6 +325,15 @@ def test_the_shell_refuses_output_options(
     monkeypatch.chdir(tmp_path)
     args = ["query", "-w", str(built), *args]
     refused(args, capsys, watch=tmp_path, needle="--format/--output", codes=(2,))
+
+
+def test_build_on_a_branch_of_the_embedded_warehouse(
+    built: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needle = "needs a Nessie catalog; the embedded warehouse has no branches"
+    refused(["build", "-w", str(built), "--branch", "dev"], capsys, watch=built, needle=needle)
+    monkeypatch.setenv("RAWGWH_BRANCH", "dev")
+    refused(["build", "-w", str(built)], capsys, watch=built, needle=needle)
 
 
 def test_commands_on_a_warehouse_that_does_not_exist(
