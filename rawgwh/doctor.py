@@ -269,14 +269,7 @@ def _library() -> str:
 def _catalog_target(settings: Settings) -> str:
     if settings.embedded:
         return str(settings.warehouse_path / "catalog.db")
-    uri = settings.catalog["uri"]
-    if settings.catalog_type == "sql":
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        with contextlib.suppress(ArgumentError):
-            uri = make_url(uri).render_as_string(hide_password=True)
-    return redact(uri)
+    return redact(settings.catalog["uri"])  # masks a password in it, for every catalog type
 
 
 def _catalog(settings: Settings) -> tuple[str, _RestProbe | None]:

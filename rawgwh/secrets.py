@@ -2,7 +2,9 @@
 
 The RAWG key travels in the query string (``?key=...``), so every URL is a potential
 leak: httpx logs request URLs, exceptions quote them, and ``next`` links carry them.
-Everything that may reach a person or a file goes through :func:`redact` first.
+Everything that may reach a person or a file goes through :func:`redact` first. A URL may
+also carry a password (``http://user:password@host``, a catalog's database URL): redact
+masks that too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import threading
 __all__ = ["Secret", "redact", "install_log_redaction", "register_secret"]
 
 _KEY_PARAM = re.compile(r"(?i)([?&](?:key|api_key|apikey|token)=)[^&#\s\"']*")
+# scheme://user:PASSWORD@host. A database URL's password may hold '/' (SQLAlchemy reads up to
+# the '@'), and an unescaped '@' in it means the last '@' ends it (as urlsplit reads it).
+_URL_PASSWORD = re.compile(
+    r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/?#@:]*:)[^\s@]*(?:@[^\s@/?#]*(?=@))*@"
+)
 _SHORT = 4
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -62,8 +69,9 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Mask ``key=`` query parameters and every registered secret in ``text``."""
+    """Mask ``key=`` query parameters, URL passwords and every registered secret in ``text``."""
     text = _KEY_PARAM.sub(r"\1***", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rawgwh.errors import ConfigError
-from rawgwh.secrets import Secret, register_secret
+from rawgwh.secrets import Secret, redact, register_secret
 
 __all__ = [
     "CATALOG_TYPES",
@@ -99,11 +99,7 @@ class Settings:
                 object.__setattr__(self, name, Secret(value) if value else None)
         if not self.warehouse:
             raise ConfigError("the warehouse path is empty: pass --warehouse PATH")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"base URL {self.base_url!r} is not an http(s) URL: "
-                f"pass --base-url like {DEFAULT_BASE_URL}"
-            )
+        _check_base_url(self.base_url)
         for name in ("concurrency", "page_size", "window_limit", "batch_games"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -180,6 +176,20 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def _check_base_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"base URL {redact(url)!r} is not an http(s) URL: "
+            f"pass --base-url like {DEFAULT_BASE_URL}"
+        )
+    if "@" in url.partition("://")[2].split("/")[0]:
+        # The password would be printed wherever the URL is, and httpx refuses it anyway.
+        raise ConfigError(
+            f"base URL {redact(url)!r} carries a user name or password: RAWG needs only the "
+            f"API key (--api-key / RAWG_API_KEY); pass --base-url like {DEFAULT_BASE_URL}"
+        )
 
 
 _FIELD_TYPES: dict[str, type] = {

@@ -210,7 +210,7 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
     except WarehouseError:
         raise
     except Exception as e:  # connection, auth and protocol errors of several libraries
-        uri = _shown_uri(settings.catalog.get("uri", ""))
+        uri = redact(settings.catalog.get("uri", ""))
         if type(e).__name__ in ("ConnectionError", "ConnectTimeout", "OperationalError"):
             raise WarehouseError(
                 f"cannot reach the catalog at {uri}: is the server running and the URI right? "
@@ -221,16 +221,6 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
             f"{type(e).__name__}: {redact(str(e).splitlines()[0] if str(e) else '')}; "
             "run `rawgwh doctor` to check the settings"
         ) from None
-
-
-def _shown_uri(uri: str) -> str:
-    """``uri`` safe to print: its database password masked, and registered secrets."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    with contextlib.suppress(ArgumentError):
-        uri = make_url(uri).render_as_string(hide_password=True)
-    return redact(uri)
 
 
 def _register_password(uri: str) -> None:

@@ -344,6 +344,22 @@ def test_catalog_uri_closed_port(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rows["catalog"][2:] == ["a REST catalog URI must be an http(s) URL", CATALOG_HINT]
 
 
+def test_passwords_in_urls_are_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = "hunter2secret"
+    uri = f"http://bob:{password}@127.0.0.1:{closed_port()}/iceberg"
+    code, rows, out = doctor(["-w", str(tmp_path), "--catalog-uri", uri, "--skip-rawg"], capsys)
+    assert code == 1
+    assert rows["catalog"][0] == uri.replace(password, "***")
+    assert password not in out
+
+    # RAWG takes only the key: a base URL with a password is refused, without showing it.
+    url = f"http://bob:{password}@127.0.0.1:{closed_port()}/api"
+    code, out, err = run_cli(["doctor", "-w", str(tmp_path), "--base-url", url], capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert "bob:***@" in err and "--api-key" in err
+    assert password not in out + err
+
+
 def test_catalog_uri_not_a_catalog(
     rawg: tuple[Simulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -96,6 +96,12 @@ def test_bad_sync_flags(
     assert not wh.exists()
 
 
+def test_a_base_url_with_a_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "http://bob:pw9secret@127.0.0.1:9/api"  # httpx would refuse it mid-sync
+    line = refused(["sync", "-w", str(tmp_path / "wh"), "--base-url", url], capsys, watch=tmp_path)
+    assert "user name or password" in line and "pw9secret" not in line
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
