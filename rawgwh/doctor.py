@@ -29,6 +29,7 @@ _TIMEOUT = 10.0
 _CONNECT_TIMEOUT = 5.0
 RAWG_KEY_HINT = "key rejected: check RAWG_API_KEY / get one at https://rawg.io/apidocs"
 RAWG_URL_HINT = f"check your network or --base-url / RAWG_BASE_URL (RAWG is {DEFAULT_BASE_URL})"
+RAWG_BASE_URL_HINT = f"is the base URL right? it should end in /api, like {DEFAULT_BASE_URL}"
 S3_CREDENTIALS_HINT = "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
 S3_ENDPOINT_HINT = "start the S3 server, or fix s3.endpoint / AWS_ENDPOINT_URL_S3"
 CATALOG_HINT = (
@@ -146,6 +147,8 @@ def _rawg(settings: Settings) -> str:
             "HTTP 429: quota or rate limit reached",
             "wait and run again, or check your plan at https://rawg.io/apidocs",
         )
+    if status == 404:
+        raise _Fail("HTTP 404: no /games here", RAWG_BASE_URL_HINT)
     body = _json(response)
     if status != 200 or not isinstance(body, dict) or "results" not in body:
         raise _Fail(f"HTTP {status}, not RAWG's JSON", f"RAWG may be down, or {RAWG_URL_HINT}")

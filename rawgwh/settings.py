@@ -179,17 +179,23 @@ class Settings:
 
 
 def _check_base_url(url: str) -> None:
+    """Refuse a base URL that cannot work now, not after a sync has retried it for a while."""
+    hint = f"pass --base-url like {DEFAULT_BASE_URL}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+    except ValueError as e:
+        raise ConfigError(f"base URL {redact(url)!r} is not a valid URL ({e}): {hint}") from None
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"base URL {redact(url)!r} is not an http(s) URL: "
-            f"pass --base-url like {DEFAULT_BASE_URL}"
-        )
-    if "@" in url.partition("://")[2].split("/")[0]:
+        raise ConfigError(f"base URL {redact(url)!r} is not an http(s) URL: {hint}")
+    if "@" in parts.netloc:
         # The password would be printed wherever the URL is, and httpx refuses it anyway.
         raise ConfigError(
             f"base URL {redact(url)!r} carries a user name or password: RAWG needs only the "
-            f"API key (--api-key / RAWG_API_KEY); pass --base-url like {DEFAULT_BASE_URL}"
+            f"API key (--api-key / RAWG_API_KEY); {hint}"
         )
+    if not parts.hostname:
+        raise ConfigError(f"base URL {redact(url)!r} names no host: {hint}")
 
 
 _FIELD_TYPES: dict[str, type] = {

@@ -147,9 +147,15 @@ class RawgClient:
                     problem = f"HTTP {status}"
                     delay = _retry_after(response.headers.get("Retry-After"))
                 else:
+                    # A 404 that is not "Invalid page." means the list endpoint is not there.
+                    fix = (
+                        "is the base URL right? it should end in /api (--base-url / RAWG_BASE_URL)"
+                        if status == 404
+                        else "check the parameters"
+                    )
                     raise UpstreamError(
                         f"RAWG answered {status} for {redact(str(response.url))}: "
-                        f"{_snippet(body)}; check the parameters"
+                        f"{_snippet(body)}; {fix}"
                     )
             if attempt >= self.max_retries:
                 raise UpstreamError(

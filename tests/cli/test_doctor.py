@@ -28,6 +28,7 @@ from rawgwh.doctor import (
     CATALOG_HINT,
     DREMIO_HINT,
     NOT_A_CATALOG_HINT,
+    RAWG_BASE_URL_HINT,
     RAWG_KEY_HINT,
     RAWG_URL_HINT,
     S3_CREDENTIALS_HINT,
@@ -236,6 +237,16 @@ def test_rawg_key_rejected(
     assert rows["RAWG"][1:] == ["FAIL", "HTTP 401", RAWG_KEY_HINT]
     assert sim.stats.requests == 1 and sim.stats.by_status == {401: 1}
     assert wrong not in out
+
+
+def test_rawg_base_url_without_api(
+    rawg: tuple[Simulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = rawg
+    args = ["-w", str(tmp_path), "--base-url", url.removesuffix("/api"), "--api-key", KEY]
+    code, rows, _ = doctor(args, capsys)
+    assert code == 1
+    assert rows["RAWG"][1:] == ["FAIL", "HTTP 404: no /games here", RAWG_BASE_URL_HINT]
 
 
 def test_rawg_without_key_makes_no_request(

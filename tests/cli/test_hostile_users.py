@@ -74,6 +74,10 @@ def refused(
         (["--concurrency", "0"], "concurrency", (1, 2)),
         (["--base-url", "not a url"], "--base-url", (1, 2)),
         (["--base-url", "file:///etc/passwd"], "--base-url", (1, 2)),
+        # Each passes an http(s) prefix check, then retried for 25 s or failed as "unexpected".
+        (["--base-url", "http://"], "names no host", (1,)),
+        (["--base-url", "http://127.0.0.1:99999/api"], "port out of range", (1,)),
+        (["--base-url", "http://[::1"], "not a valid URL", (1,)),
         (["--demo-games", "0"], "--demo-games", (1, 2)),
         (["--branch", "dev"], "--branch dev needs a Nessie catalog", (1,)),  # was ignored
     ],
@@ -260,11 +264,13 @@ def test_no_key_at_all(server: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     )
 
 
+@pytest.mark.parametrize("wrong", ["/v2", ""])
 def test_an_endpoint_that_is_not_rawg(
-    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    wrong: str, server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["sync", "-w", str(tmp_path / "wh"), "--base-url", server.replace("/api", "/v2")]
-    refused([*args, "--api-key", KEY], capsys, watch=tmp_path / "nothing")
+    args = ["sync", "-w", str(tmp_path / "wh"), "--base-url", server.replace("/api", wrong)]
+    line = refused([*args, "--api-key", KEY], capsys, watch=tmp_path / "nothing")
+    assert "RAWG answered 404" in line and "should end in /api (--base-url" in line
 
 
 @pytest.mark.parametrize(
