@@ -21,6 +21,7 @@ import httpx
 
 from rawgwh.secrets import redact
 from rawgwh.settings import DEFAULT_BASE_URL, Settings
+from rawgwh.warehouse.origin import catalog_locations, created_at, moved_fix
 
 __all__ = ["Check", "run_checks", "failed"]
 
@@ -279,11 +280,13 @@ def _catalog(settings: Settings) -> tuple[str, _RestProbe | None]:
     if settings.catalog_type == "rest":
         return _rest_catalog(settings)
     if settings.embedded:
-        return _sqlite_catalog(settings.warehouse_path / "catalog.db"), None
+        root = settings.warehouse_path
+        return _sqlite_catalog(root / "catalog.db", root=root), None
     return _sql_catalog(settings.catalog["uri"]), None
 
 
-def _sqlite_catalog(path: Path) -> str:
+def _sqlite_catalog(path: Path, *, root: Path | None = None) -> str:
+    """``root``: the embedded warehouse folder the catalog's tables must live in."""
     if not path.exists():
         parent = _existing_parent(path)
         if parent is None or not os.access(parent, os.W_OK | os.X_OK):
@@ -298,6 +301,9 @@ def _sqlite_catalog(path: Path) -> str:
             tables = db.execute("SELECT COUNT(*) FROM iceberg_tables").fetchone()[0]
     except sqlite3.Error as e:
         raise _Fail(f"not a SQLite catalog ({e})", NOT_A_CATALOG_HINT) from None
+    old = created_at(root, catalog_locations(path)) if root is not None else None
+    if old is not None:
+        raise _Fail(f"created at {old}, then moved or copied here", moved_fix(old))
     return f"SQLite catalog, {tables} tables ({_library()})"
 
 

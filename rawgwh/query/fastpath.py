@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from rawgwh.warehouse.origin import check_not_moved
+
 __all__ = [
     "CATALOG_NAME",
     "LatestTables",
@@ -380,7 +382,10 @@ def table_columns(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _catalog_rows(root: Path) -> tuple[dict[str, dict[str, str]], str | None]:
-    """``{namespace: {table: metadata location}}`` and the published marker's JSON."""
+    """``{namespace: {table: metadata location}}`` and the published marker's JSON.
+
+    Raises :class:`WarehouseError` when the tables live in another folder (moved or copied).
+    """
     path = root / CATALOG_FILE
     if not path.is_file():
         raise Unsupported(f"no catalog at {path}")
@@ -412,6 +417,7 @@ def _catalog_rows(root: Path) -> tuple[dict[str, dict[str, str]], str | None]:
         if not location:
             raise Unsupported(f"{namespace}.{name} has no metadata location")
         tables[str(namespace)][str(name)] = str(location)
+    check_not_moved(root, rows)
     return tables, (str(marker[0]) if marker else None)
 
 

@@ -21,6 +21,7 @@ from rawgwh.errors import WarehouseBusy, WarehouseError
 from rawgwh.secrets import redact, register_secret
 from rawgwh.settings import Settings
 from rawgwh.warehouse.nessie import Nessie, iceberg_uri_for_ref
+from rawgwh.warehouse.origin import check_not_moved
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -114,6 +115,7 @@ class Warehouse:
                 )
                 if not create:
                     _check_catalog(root)
+            check_not_moved(root)  # before anything reads or writes the old folder's files
         except WarehouseError:
             raise
         except Exception as e:  # SQLAlchemy raises many kinds; all mean "cannot open"

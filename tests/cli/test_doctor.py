@@ -203,6 +203,20 @@ def test_existing_catalog_counted_and_foreign_one_rejected(
     assert rows["catalog"][1] == "FAIL" and rows["catalog"][3] == NOT_A_CATALOG_HINT
 
 
+def test_moved_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    warehouse = Warehouse.open(make_settings(old, "http://127.0.0.1:1/api"), create=True)
+    warehouse.table("raw.t", pa.schema([("id", pa.int64())]))
+    old.rename(new)
+    code, rows, _ = doctor(["-w", str(new), "--skip-rawg"], capsys)
+    assert code == 1
+    assert rows["catalog"][1:] == [
+        "FAIL",
+        f"created at {old}, then moved or copied here",
+        f"move it back to {old}, or sync into a new folder (Iceberg tables record absolute paths)",
+    ]
+
+
 def test_warehouse_path_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "file"
     path.write_text("x")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -346,6 +347,38 @@ def test_build_on_a_branch_of_the_embedded_warehouse(
     refused(["build", "-w", str(built), "--branch", "dev"], capsys, watch=built, needle=needle)
     monkeypatch.setenv("RAWGWH_BRANCH", "dev")
     refused(["build", "-w", str(built)], capsys, watch=built, needle=needle)
+
+
+def test_a_copied_warehouse_is_refused_and_the_original_untouched(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Iceberg's absolute paths still name the original: the copy read it, and a sync wrote it.
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    for command in (
+        ["status"],
+        ["query", "SELECT count(*) FROM fact_games"],  # the fast path, without pyiceberg
+        ["query", "--as-of", "2999-01-01T00:00:00", "SELECT count(*) FROM fact_games"],
+        ["build"],
+        ["sync", "--demo", "--demo-games", "50", "--full"],
+    ):
+        line = refused([*command, "-w", str(copy)], capsys, watch=built)
+        assert f"was created at {built} and has been moved or copied" in line, line
+
+
+def test_a_moved_warehouse_is_refused(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    sync(make_settings(old, server, api_key=KEY), publish=False)
+    old.rename(new)
+    for command in (["status"], ["query", "SELECT count(*) FROM raw_games"], ["build"]):
+        line = refused([*command, "-w", str(new)], capsys, watch=tmp_path)
+        assert f"created at {old}" in line and f"move it back to {old}" in line, line
+
+    old.symlink_to(new)  # the old path leads to the files again: that is not a move
+    code, out, err = run_cli(["query", "-w", str(new), "SELECT count(*) FROM raw_games"], capsys)
+    assert code == 0 and "300" in out, err
 
 
 def test_commands_on_a_warehouse_that_does_not_exist(

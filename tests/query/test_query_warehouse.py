@@ -354,9 +354,10 @@ def _avro_str(s: str) -> bytes:
 
 
 def test_fast_path_constants_match_the_writers() -> None:
-    from rawgwh.warehouse import catalog, star_zone
+    from rawgwh.warehouse import catalog, origin, star_zone
 
-    assert fastpath.CATALOG_FILE == catalog.CATALOG_FILE
+    assert fastpath.CATALOG_FILE == catalog.CATALOG_FILE == origin.CATALOG_FILE
+    assert fastpath.CATALOG_NAME == origin.CATALOG_NAME
     assert fastpath.STAR_NAMESPACE == star_zone.STAR_NAMESPACE
     assert fastpath.PUBLISHED_PROPERTY == star_zone.PUBLISHED_PROPERTY
     assert f"{fastpath.RAW_NAMESPACE}.games" == RAW_GAMES
