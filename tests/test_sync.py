@@ -395,3 +395,33 @@ def test_a_game_leaving_a_shared_second_while_it_is_paged_costs_no_other_game(
     assert moved
     sync(settings, publish=False)  # the edited game is caught up by the next run
     assert stored(settings).equals(expected(sim).filter(pl.col("updated") >= "2000-01-01"))
+
+
+def test_undated_games_given_a_date_between_runs_cost_no_other_game(tmp_path: Path) -> None:
+    """A backfill stopped inside the undated walk resumes later; meanwhile some undated
+    games already read got a release date, and every later undated game moved back."""
+    import gzip
+
+    import orjson
+
+    records = [
+        {"id": i, "name": f"Game {i}", "released": None if i > 10 else "2015-01-01"}
+        | {"updated": f"2020-01-01T00:{i // 60:02d}:{i % 60:02d}"}
+        for i in range(1, 401)
+    ]
+    path = tmp_path / "games.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(orjson.dumps(r) for r in records)))
+    sim = Simulator.from_file(path)
+    with sim.serve(port=0, api_key=KEY) as url:
+        budget = make_settings(tmp_path / "wh", url, max_requests=5, concurrency=1)
+        with pytest.raises(BudgetExhausted):
+            sync(budget, publish=False)
+        state = RawZone(Warehouse.open(budget)).state()
+        assert state.run is not None and state.run.windows.get("undated:desc") is not None
+        read = raw_games(budget).filter(pl.col("released").is_null())["id"].to_list()
+        assert len(read) >= 80
+        sim.release_ids(read[:30], "2016-06-01")
+        settings = make_settings(tmp_path / "wh", url)
+        assert sync(settings, publish=False).resumed
+        sync(settings, publish=False)  # the games given a date are caught up by the next run
+    assert stored(settings).equals(expected(sim))

@@ -95,6 +95,9 @@ Emit = Callable[[Event], Awaitable[None]]
 
 # How many times a window whose count dropped while it was read is read again.
 REWALKS = 2
+# Pages of the undated walk read again when a run resumes it: up to 80 of its games may
+# have been given a release date meanwhile without costing another.
+UNDATED_RESUME_OVERLAP = 2
 
 
 class Extractor:
@@ -269,6 +272,10 @@ class Extractor:
     async def _undated_window(self, window: UndatedWindow, partial: Partial | None) -> list[Window]:
         params = window.params()
         number = max(partial.pages_done) if partial and partial.pages_done else 0
+        # Undated games given a release date since those pages were read (a resume may come
+        # days later) move every later one back a place, behind the pages done: read the
+        # last ones again (dedup makes that free of duplicates).
+        number = max(0, number - UNDATED_RESUME_OVERLAP)
         while True:
             number += 1
             page = await self._get(params, number)

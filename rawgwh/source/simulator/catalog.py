@@ -323,6 +323,14 @@ class Catalog:
         with self.lock:
             return self.touch_rows([self._live_row(g) for g in ids])
 
+    def release_ids(self, ids: Iterable[int], day: str | None) -> list[int]:
+        """Give games a release date (None takes it away), as an edit does: ``updated`` moves."""
+        with self.lock:
+            rows = [self._live_row(g) for g in ids]
+            for row in rows:
+                self.released[row] = to_days(day) if day else NULL_DAY
+            return self.touch_rows(rows)
+
     def add(self, n: int) -> list[int]:
         with self.lock:
             start = len(self.ids)
@@ -431,6 +439,8 @@ class FileCatalog(Catalog):
 
     def _touched(self, row: int) -> None:
         rec = orjson.loads(self.blobs[row])
+        day = self.released[row]
+        rec["released"] = None if day == NULL_DAY else fmt_day(day)
         rec["updated"] = fmt_ts(self.updated[row])
         rec["added"] = self.added[row]
         rec["rating"] = self.rating[row]

@@ -308,6 +308,10 @@ class Simulator:
     def touch_ids(self, ids: Iterable[int]) -> list[int]:
         return self.catalog.touch_ids(ids)
 
+    def release_ids(self, ids: Iterable[int], day: str | None) -> list[int]:
+        """Give games the release date ``day`` (None: take it away); ``updated`` moves."""
+        return self.catalog.release_ids(ids, day)
+
     def add(self, n: int) -> list[int]:
         """Create ``n`` new games; return their ids."""
         return self.catalog.add(n)
