@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-__all__ = ["Warehouse", "NO_COMMIT_RETRIES", "commit_or_busy"]
+__all__ = ["Warehouse", "NO_COMMIT_RETRIES", "commit_or_busy", "writing"]
 
 CATALOG_FILE = "catalog.db"
 LOCK_FILE = ".rawgwh.lock"
@@ -257,6 +257,25 @@ def commit_or_busy(what: str, *tables: Table) -> Iterator[None]:
         raise WarehouseBusy(
             f"another rawgwh sync committed to {what} at the same time: "
             "let it finish, then run again"
+        ) from None
+
+
+@contextlib.contextmanager
+def writing(location: str) -> Iterator[None]:
+    """Turn an OSError from writing the warehouse at ``location`` (a full disk, a quota, a
+    lost mount) into one line saying what to do."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise WarehouseError(
+                f"no space left on device writing the warehouse at {location}: "
+                "free space there, then run the same command again"
+            ) from None
+        reason = e.strerror or str(e) or type(e).__name__
+        raise WarehouseError(
+            f"cannot write the warehouse at {location}: {reason}; "
+            "fix that, then run the same command again"
         ) from None
 
 

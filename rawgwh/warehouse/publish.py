@@ -22,6 +22,7 @@ of later full rebuilds (the raw zone keeps their versions), belongs to the calle
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import struct
 import uuid
@@ -46,7 +47,7 @@ from rawgwh.model import (
 )
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA
 from rawgwh.raw.state import SYNC_ID_PROPERTY
-from rawgwh.warehouse.catalog import Warehouse, commit_or_busy
+from rawgwh.warehouse.catalog import Warehouse, commit_or_busy, writing
 from rawgwh.warehouse.raw_zone import RAW_GAMES
 from rawgwh.warehouse.star_zone import (
     ANCHOR_TABLE,
@@ -61,6 +62,7 @@ from rawgwh.warehouse.star_zone import (
 )
 
 if TYPE_CHECKING:
+    from pyiceberg.io import FileIO, InputFile, OutputFile
     from pyiceberg.manifest import DataFile
     from pyiceberg.partitioning import PartitionKey, PartitionSpec
     from pyiceberg.schema import Schema
@@ -156,6 +158,7 @@ def publish_star(
     full = changed_ids is None or marker is None or not star.consistent()
     deleted = _ids(deleted_ids)
     check = validator or validate_star
+    new_files = _NewFiles(warehouse.location)
 
     raw_snapshot = raw_table.current_snapshot()
     raw_files = data_files(raw_table)
@@ -180,8 +183,11 @@ def publish_star(
         clock("validate")
         games_total = tables[ANCHOR_TABLE].num_rows
         current = {name: star.files(name) for name in tables}
-        jobs = {name: _replace_whole(star, name, current[name], t) for name, t in tables.items()}
-        written = _run_jobs(jobs, size={n: t.nbytes for n, t in tables.items()})
+        jobs = {
+            name: _replace_whole(star, name, current[name], t, new_files)
+            for name, t in tables.items()
+        }
+        written = _run_jobs(jobs, new_files, size={n: t.nbytes for n, t in tables.items()})
         clock("write")
     else:
         star.create_missing()  # only a table dropped by hand is missing here
@@ -215,21 +221,24 @@ def publish_star(
         touched_list = touched.to_list()
         jobs = {
             name: (
-                _replace_games(star, name, current[name], rows, touched_ids, touched_list)
+                _replace_games(
+                    star, name, current[name], rows, touched_ids, touched_list, new_files
+                )
                 if name in GAME_TABLES
-                else _replace_whole(star, name, current[name], rows)
+                else _replace_whole(star, name, current[name], rows, new_files)
             )
             for name, rows in new.items()
         }
         size = {n: sum(f.file_size_in_bytes for f in current[n]) for n in GAME_TABLES}
-        written = _run_jobs(jobs, size=size)
+        written = _run_jobs(jobs, new_files, size=size)
         clock("write")
 
     snapshots: dict[str, int] = {}
-    for name in _COMMIT_ORDER:
-        snapshots[name] = _commit(
-            star.tables[name], written[name].delete, written[name].add, sync_id
-        )
+    with writing(warehouse.location):
+        for name in _COMMIT_ORDER:
+            snapshots[name] = _commit(
+                star.tables[name], written[name].delete, written[name].add, sync_id
+            )
     mode: Literal["full", "incremental"] = "full" if full else "incremental"
     raw_id = raw_snapshot.snapshot_id if raw_snapshot else None
     # Format v1 tables have no sequence numbers (all zero).
@@ -414,11 +423,13 @@ def _changed_versions(
 _Job = Callable[[], _Written]
 
 
-def _replace_whole(star: StarZone, name: str, files: list[DataFile], rows: pa.Table) -> _Job:
+def _replace_whole(
+    star: StarZone, name: str, files: list[DataFile], rows: pa.Table, new: _NewFiles
+) -> _Job:
     """Every current file of ``name`` out, ``rows`` in."""
 
     def job() -> _Written:
-        return _Written(files, _write(star, name, rows), whole=True)
+        return _Written(files, _write(star, name, rows, new=new), whole=True)
 
     return job
 
@@ -430,6 +441,7 @@ def _replace_games(
     new_rows: pa.Table,
     touched: pa.Array,
     touched_list: list[int],
+    new: _NewFiles,
 ) -> _Job:
     """Drop ``touched`` games from ``name`` and add ``new_rows``, rewriting few bytes.
 
@@ -478,8 +490,9 @@ def _replace_games(
         if _needs_compaction(remaining, new_rows.num_rows):
             parts = read_arrow(name, files, properties=io)
             rows = _merge(star, name, parts, [_keep(part, touched) for part in parts], new_rows)
-            return _Written(files, _write(star, name, rows), whole=True)
-        add = _write(star, name, *(k for _, k in hit), _merge(star, name, parts, keep, new_rows))
+            return _Written(files, _write(star, name, rows, new=new), whole=True)
+        merged = _merge(star, name, parts, keep, new_rows)
+        add = _write(star, name, *(k for _, k in hit), merged, new=new)
         delete = [f for f in files if id(f) in replaced]
         return _Written(delete, add, whole=bool(files) and len(delete) == len(files))
 
@@ -568,15 +581,57 @@ def _partition_key(data_file: DataFile) -> str:
     return repr(data_file.partition)
 
 
-def _run_jobs(jobs: Mapping[str, _Job], *, size: Mapping[str, int]) -> dict[str, _Written]:
-    """Run every table's job, in parallel threads, the largest first."""
+class _NewFiles:
+    """The data files a publish writes, so that one failing before its commits can delete
+    them: nothing would ever reference them, and nothing would clean them up."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.paths: list[tuple[FileIO, str]] = []
+
+    def recording(self, io: FileIO) -> FileIO:
+        """``io``, noting every file written through it (before a byte is written)."""
+        from pyiceberg.io import FileIO
+
+        paths = self.paths
+
+        class Recording(FileIO):
+            def new_input(self, location: str) -> InputFile:
+                return io.new_input(location)
+
+            def new_output(self, location: str) -> OutputFile:
+                paths.append((io, location))
+                return io.new_output(location)
+
+            def delete(self, location: str | InputFile | OutputFile) -> None:
+                io.delete(location)
+
+        return Recording(io.properties)
+
+    def delete(self) -> None:
+        for io, path in self.paths:
+            with contextlib.suppress(Exception):  # never written, or out of our hands
+                io.delete(path)
+
+
+def _run_jobs(
+    jobs: Mapping[str, _Job], new: _NewFiles, *, size: Mapping[str, int]
+) -> dict[str, _Written]:
+    """Run every table's job, in parallel threads, the largest first; if one fails, delete
+    every file they wrote (once all have stopped) and raise."""
     order = sorted(jobs, key=lambda n: size.get(n, 0), reverse=True)
-    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rawgwh-publish") as pool:
-        done = list(pool.map(lambda n: jobs[n](), order))
+    try:
+        with writing(new.location):
+            pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rawgwh-publish")
+            with pool:
+                done = list(pool.map(lambda n: jobs[n](), order))
+    except BaseException:
+        new.delete()
+        raise
     return dict(zip(order, done, strict=True))
 
 
-def _write(star: StarZone, name: str, *tables: pa.Table) -> list[DataFile]:
+def _write(star: StarZone, name: str, *tables: pa.Table, new: _NewFiles) -> list[DataFile]:
     """Each of ``tables`` as new data files of ``name``: split by partition, bin-packed and
     written in parallel by pyiceberg.
 
@@ -597,13 +652,14 @@ def _write(star: StarZone, name: str, *tables: pa.Table) -> list[DataFile]:
     if not tables:
         return []
     table = star.tables[name]
+    io = new.recording(table.io)
     metadata = table.metadata
     write_uuid = uuid.uuid4()
     spec, schema = metadata.spec(), metadata.schema()
     identity = all(isinstance(f.transform, IdentityTransform) for f in spec.fields)
     if len(spec.fields) > 1 or not identity:  # pragma: no cover - no star table has one
         rows = pa.concat_tables(tables)
-        return list(_dataframe_to_data_files(metadata, rows, table.io, write_uuid=write_uuid))
+        return list(_dataframe_to_data_files(metadata, rows, io, write_uuid=write_uuid))
     target = int(metadata.properties.get("write.target-file-size-bytes", TARGET_FILE_SIZE))
     task_schema = pyarrow_to_schema(
         tables[0].schema, name_mapping=schema.name_mapping, format_version=metadata.format_version
@@ -614,7 +670,17 @@ def _write(star: StarZone, name: str, *tables: pa.Table) -> list[DataFile]:
             for batches in bin_pack_arrow_table(piece, target):
                 task = WriteTask(write_uuid, len(tasks), task_schema, batches, partition_key=key)
                 tasks.append(task)
-    return list(write_file(table.io, metadata, iter(tasks)))
+    if len(tasks) == 1:
+        return list(write_file(io, metadata, iter(tasks)))
+
+    # One file each, so that a failure waits for the other files before they are deleted
+    # (pyiceberg's own map would leave them being written).
+    def one(task: WriteTask) -> list[DataFile]:
+        return list(write_file(io, metadata, iter([task])))
+
+    with ThreadPoolExecutor(min(len(tasks), _WORKERS), thread_name_prefix="rawgwh-write") as pool:
+        futures = [pool.submit(one, task) for task in tasks]
+    return [f for future in futures for f in future.result()]
 
 
 def _partitions(

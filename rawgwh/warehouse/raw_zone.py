@@ -11,7 +11,7 @@ import pyarrow as pa
 from rawgwh.errors import WarehouseError
 from rawgwh.raw.schema import RAW_GAMES_SCHEMA, REJECTS_SCHEMA
 from rawgwh.raw.state import STATE_PROPERTY, SYNC_ID_PROPERTY, SyncState
-from rawgwh.warehouse.catalog import Warehouse, commit_or_busy
+from rawgwh.warehouse.catalog import Warehouse, commit_or_busy, writing
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -56,7 +56,7 @@ class RawZone:
         so :meth:`recover` can undo rejects whose games never landed.
         """
         zone = f"the raw zone of {self.warehouse.location}"
-        with commit_or_busy(zone, self.rejects, self.games):
+        with writing(self.warehouse.location), commit_or_busy(zone, self.rejects, self.games):
             if rejects.num_rows:
                 self.rejects.append(rejects, snapshot_properties={SYNC_ID_PROPERTY: sync_id})
             current = self.rejects.current_snapshot()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import errno
 import io
+import itertools
 import json
 import os
 import signal
@@ -15,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import CTRL_C_ABLE, INTERRUPTED, SLOW_SQL, ctrl_c_after, make_settings
@@ -84,6 +87,69 @@ def test_build_publishes_and_prints_a_summary(
     assert "(incremental)" in run.out and "1 rebuilt" in run.out
     star = StarZone(Warehouse.open(make_settings(root, "http://127.0.0.1:9")))
     assert all(len(t.snapshots()) == 2 for t in star.tables.values())
+
+
+def _full_disk(monkeypatch: pytest.MonkeyPatch, *, files_written: int) -> None:
+    """Parquet writes fail with ENOSPC after ``files_written`` files, leaving a partial file."""
+    from pyiceberg.io.pyarrow import ParquetFormatWriter
+
+    original = ParquetFormatWriter.write
+    started = itertools.count()
+
+    def write(self: ParquetFormatWriter, table: pa.Table) -> None:
+        fresh = self._writer is None
+        original(self, table)
+        if fresh and next(started) >= files_written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ParquetFormatWriter, "write", write)
+
+
+@pytest.mark.parametrize("mode", ["--full", "--incremental"])
+def test_build_on_a_full_disk_is_one_line_and_leaves_no_files(
+    mode: str,
+    tmp_path: Path,
+    sample_records: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path / "wh"
+    _commit(root, sample_records[:500], "s1")
+    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
+    fact = Warehouse.open(make_settings(root, "http://127.0.0.1:9")).table("star.fact_games")
+    with fact.transaction() as tx:  # several fact files, written in parallel
+        tx.set_properties({"write.target-file-size-bytes": "20000"})
+    changed = copy.deepcopy(sample_records[0])
+    changed["updated"] = "2030-01-01T00:00:00"
+    _commit(root, [changed], "s2")
+    sql = "SELECT count(*) AS n, max(updated) AS newest FROM fact_games"
+    before = rawgwh(capsys, "query", sql, "-f", "csv", "-w", str(root)).out
+    files = set((root / "star").rglob("*.parquet"))
+
+    _full_disk(monkeypatch, files_written=1)
+    run = rawgwh(capsys, "build", mode, "-w", str(root))
+    assert run.code == 1
+    assert run.err == (
+        f"Error: no space left on device writing the warehouse at {root}: "
+        "free space there, then run the same command again\n"
+    )
+    assert set((root / "star").rglob("*.parquet")) == files
+    assert rawgwh(capsys, "query", sql, "-f", "csv", "-w", str(root)).out == before
+
+    monkeypatch.undo()
+    assert rawgwh(capsys, "build", mode, "-w", str(root), "-q").code == 0
+    assert "2030-01-01" in rawgwh(capsys, "query", sql, "-f", "csv", "-w", str(root)).out
+
+
+def test_sync_on_a_full_disk_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _full_disk(monkeypatch, files_written=0)
+    root = tmp_path / "wh"
+    run = rawgwh(capsys, "sync", "--demo", "--demo-games", "50", "-w", str(root), "-q")
+    assert run.code == 1
+    assert run.err.startswith("Error: no space left on device writing the warehouse at ")
+    assert run.err.count("\n") == 1
 
 
 def test_build_without_raw_data_is_one_line(
