@@ -26,6 +26,7 @@ def status_command(
     debug: Debug = False,
 ) -> None:
     """Show what the warehouse holds and how the last sync went."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -40,9 +41,19 @@ def status_command(
         typer.echo(json.dumps(asdict(status), indent=2, default=str))
         return
     console = Console()
-    table = Table(title=f"warehouse {status.location}", title_justify="left")
-    for column in ("table", "rows", "files", "size", "snapshots", "last commit (UTC)"):
-        table.add_column(column, justify="left" if column == "table" else "right")
+    table = Table(
+        title=f"warehouse {status.location} (times in UTC)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0),  # the box's blank column separates them
+    )
+    # Names are never cut: at 80 columns (or piped) the other columns wrap instead.
+    longest = max((len(t.name) for t in status.tables), default=5)
+    table.add_column("table", no_wrap=True, min_width=longest)
+    for column in ("rows", "files", "size", "snapshots"):
+        table.add_column(column, justify="right")
+    table.add_column("last commit", justify="right", min_width=len("2026-11-26"))
     for t in status.tables:
         table.add_row(
             t.name,
@@ -50,7 +61,7 @@ def status_command(
             f"{t.files:,}",
             _size(t.bytes),
             f"{t.snapshots:,}",
-            t.last_commit or "-",
+            _time(t.last_commit),
         )
     console.print(table)
     state = status.state
@@ -67,6 +78,11 @@ def status_command(
             f"unfinished {run.mode} {run.id}: {run.games:,} games so far, "
             f"{len(run.windows)} window(s) in progress; `rawgwh sync` resumes it"
         )
+
+
+def _time(iso: str | None) -> str:
+    """``2026-11-26T04:13:05+00:00`` as ``2026-11-26 04:13:05`` (the header says UTC)."""
+    return iso.removesuffix("+00:00").replace("T", " ") if iso else "-"
 
 
 def _size(n: int) -> str:

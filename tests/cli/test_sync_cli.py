@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,6 +43,27 @@ def test_sync_then_status(
     assert tables["raw.games"]["rows"] == 400
     assert status["state"]["watermark"]
     assert KEY not in out
+
+
+@pytest.mark.parametrize("width", ["80", "200"])
+def test_status_shows_whole_names_and_plain_times(
+    width: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = str(tmp_path / "wh")
+    assert run_cli(["sync", "--demo", "--demo-games", "50", "-w", wh, "-q"], capsys)[0] == 0
+    monkeypatch.setenv("COLUMNS", width)  # Rich's width when piped, as here
+    code, out, err = run_cli(["status", "-w", wh], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= int(width)
+    names = {
+        t["name"]
+        for t in json.loads(run_cli(["status", "-w", wh, "-f", "json"], capsys)[1])["tables"]
+    }
+    assert len(names) == 16
+    for name in names:
+        assert re.search(rf"^{re.escape(name)} ", out, re.MULTILINE), name
+    assert "…" not in out and "+00:00" not in out
+    assert re.search(r"\b20\d\d-\d\d-\d\d\b", out)
 
 
 @pytest.mark.parametrize(
