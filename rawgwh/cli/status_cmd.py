@@ -1,10 +1,10 @@
-"""``rawgwh status``: tables, row counts, snapshots, watermark, last sync."""
+"""``rawgwh status``: tables, row counts, snapshots, watermark, last sync; or the publishes."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,14 @@ def status_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="table (for people) or json (for scripts)")
     ] = "table",
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="List the publishes instead, newest first, with the snapshot id "
+            "`rawgwh query --as-of` takes.",
+        ),
+    ] = False,
     profile: Profile = None,
     catalog_uri: CatalogUri = None,
     config: Config = None,
@@ -36,6 +44,9 @@ def status_command(
     if output_format not in ("table", "json"):
         raise ConfigError(f"--format must be table or json, got {output_format!r}")
     settings = settings_from(config, warehouse=warehouse, profile=profile, catalog_uri=catalog_uri)
+    if history:
+        _history(settings, output_format)
+        return
     status = warehouse_status(settings)
     if output_format == "json":
         typer.echo(json.dumps(asdict(status), indent=2, default=str))
@@ -78,6 +89,40 @@ def status_command(
             f"unfinished {run.mode} {run.id}: {run.games:,} games so far, "
             f"{len(run.windows)} window(s) in progress; `rawgwh sync` resumes it"
         )
+
+
+def _history(settings: Any, output_format: str) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from rawgwh.warehouse.inspect import publish_history
+
+    publishes = publish_history(settings)
+    if output_format == "json":
+        typer.echo(json.dumps([asdict(p) for p in publishes], indent=2))
+        return
+    console = Console()
+    if not publishes:
+        console.print("nothing published yet: run `rawgwh build` (or `rawgwh sync`)")
+        return
+    table = Table(
+        title="publishes, newest first (times in UTC; `rawgwh query --as-of SNAPSHOT_ID`)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0),
+    )
+    table.add_column("published", min_width=len("2026-11-26"))
+    table.add_column("sync id", no_wrap=True)
+    table.add_column("mode")
+    table.add_column("games", justify="right")
+    table.add_column("snapshot id", justify="right", no_wrap=True)
+    for p in publishes:
+        table.add_row(
+            _time(p.committed), p.sync_id or "-", p.mode or "-", f"{p.games:,}", str(p.snapshot_id)
+        )
+    console.print(table)
 
 
 def _time(iso: str | None) -> str:

@@ -70,7 +70,8 @@ def parse_as_of(value: str) -> int | datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(
-            f"--as-of {value!r} is neither a snapshot id nor a timestamp like 2025-06-01T12:00:00"
+            f"--as-of {value!r} is neither a snapshot id nor a timestamp like "
+            "2025-06-01T12:00:00 (`rawgwh status --history` lists the publishes' snapshot ids)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -224,7 +225,8 @@ def _find_snapshot(tables: dict[str, dict[str, Table]], snapshot_id: int) -> Sna
             if snapshot is not None:
                 return snapshot
     raise QueryError(
-        f"no table has a snapshot {snapshot_id}: `rawgwh status` lists the current ones"
+        f"no table has a snapshot {snapshot_id}: `rawgwh status --history` lists the "
+        "publishes and their snapshot ids"
     )
 
 

@@ -51,6 +51,7 @@ from rawgwh.warehouse.catalog import Warehouse, commit_or_busy, writing
 from rawgwh.warehouse.raw_zone import RAW_GAMES
 from rawgwh.warehouse.star_zone import (
     ANCHOR_TABLE,
+    PUBLISH_MODE_PROPERTY,
     STAR_NAMESPACE,
     TARGET_FILE_SIZE,
     PublishedMarker,
@@ -233,13 +234,13 @@ def publish_star(
         written = _run_jobs(jobs, new_files, size=size)
         clock("write")
 
+    mode: Literal["full", "incremental"] = "full" if full else "incremental"
     snapshots: dict[str, int] = {}
     with writing(warehouse.location):
         for name in _COMMIT_ORDER:
             snapshots[name] = _commit(
-                star.tables[name], written[name].delete, written[name].add, sync_id
+                star.tables[name], written[name].delete, written[name].add, sync_id, mode
             )
-    mode: Literal["full", "incremental"] = "full" if full else "incremental"
     raw_id = raw_snapshot.snapshot_id if raw_snapshot else None
     # Format v1 tables have no sequence numbers (all zero).
     versioned = raw_snapshot is not None and raw_table.format_version >= 2
@@ -710,10 +711,14 @@ def _partitions(
         offset += length
 
 
-def _commit(table: Table, delete: list[DataFile], add: list[DataFile], sync_id: str) -> int:
-    """Exactly one snapshot: the dropped files out, the new ones in, tagged with ``sync_id``."""
+def _commit(
+    table: Table, delete: list[DataFile], add: list[DataFile], sync_id: str, mode: str
+) -> int:
+    """Exactly one snapshot: the dropped files out, the new ones in, tagged with ``sync_id``
+    and the publish's mode."""
+    properties = {SYNC_ID_PROPERTY: sync_id, PUBLISH_MODE_PROPERTY: mode}
     with commit_or_busy(".".join(table.name()), table), table.transaction() as tx:
-        update = tx.update_snapshot(snapshot_properties={SYNC_ID_PROPERTY: sync_id})
+        update = tx.update_snapshot(snapshot_properties=properties)
         with update.overwrite() as overwrite:
             for data_file in delete:
                 overwrite.delete_data_file(data_file)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANCHOR_TABLE",
     "PUBLISHED_PROPERTY",
+    "PUBLISH_MODE_PROPERTY",
     "STAR_NAMESPACE",
     "TARGET_FILE_SIZE",
     "PublishedMarker",
@@ -44,6 +45,8 @@ __all__ = [
 
 STAR_NAMESPACE = "star"
 PUBLISHED_PROPERTY = "rawgwh.published"
+#: In each star snapshot's summary beside the sync id: "full" or "incremental".
+PUBLISH_MODE_PROPERTY = "rawgwh.publish-mode"
 #: Committed last in every publish: its snapshot as of a time names the publish then current.
 ANCHOR_TABLE = "fact_games"
 # pyiceberg bin-packs by in-memory Arrow bytes; Parquet with zstd is several times smaller.

@@ -244,6 +244,41 @@ def test_as_of_reads_the_first_publish(
     assert then.out.splitlines()[1] == "200"
 
 
+def test_status_history_lists_publishes_for_as_of(
+    tmp_path: Path,
+    sample_records: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path / "wh"
+    _commit(root, sample_records[:200], "s1")
+    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
+    _commit(root, sample_records[200:300], "s2")
+    assert rawgwh(capsys, "build", "--incremental", "-w", str(root), "-q").code == 0
+
+    run = rawgwh(capsys, "status", "--history", "-f", "json", "-w", str(root))
+    assert run.code == 0, run.err
+    newest, oldest = json.loads(run.out)
+    assert [newest["mode"], oldest["mode"]] == ["incremental", "full"]
+    assert [newest["games"], oldest["games"]] == [300, 200]
+    assert newest["committed"] >= oldest["committed"]
+    assert newest["sync_id"].startswith("build-") and newest["sync_id"] != oldest["sync_id"]
+
+    monkeypatch.setenv("COLUMNS", "80")
+    table = rawgwh(capsys, "status", "--history", "-w", str(root)).out
+    for entry in (newest, oldest):
+        assert str(entry["snapshot_id"]) in table and entry["sync_id"] in table
+
+    sql = "SELECT count(*) AS n FROM fact_games"
+    for entry in (newest, oldest):
+        as_of = str(entry["snapshot_id"])
+        run = rawgwh(capsys, "query", sql, "-f", "csv", "-w", str(root), "--as-of", as_of)
+        assert run.out.splitlines() == ["n", str(entry["games"])], run.err
+
+    run = rawgwh(capsys, "query", sql, "-w", str(root), "--as-of", "1234567890123")
+    assert run.code == 1 and "`rawgwh status --history` lists" in run.err
+
+
 def test_no_sql_opens_the_shell(
     built: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -134,7 +134,7 @@ def test_a_half_finished_publish_is_not_read(
     publish_star(wh, sync_id="s1")
     star = StarZone(wh)
     # A crash right after dim_tag's commit: an empty snapshot, the marker not moved.
-    publish._commit(star.tables["dim_tag"], star.files("dim_tag"), [], "crashed")
+    publish._commit(star.tables["dim_tag"], star.files("dim_tag"), [], "crashed", "full")
 
     with open_warehouse_engine(settings) as engine:
         assert engine.query("SELECT count(*) FROM dim_tag").column(0)[0].as_py() > 0
@@ -244,7 +244,7 @@ def test_fast_path_follows_the_marker_past_a_half_finished_publish(
     _commit(wh, sample_records[:100], "s1")
     publish_star(wh, sync_id="s1")
     star = StarZone(wh)
-    publish._commit(star.tables["dim_tag"], star.files("dim_tag"), [], "crashed")
+    publish._commit(star.tables["dim_tag"], star.files("dim_tag"), [], "crashed", "full")
 
     latest = fastpath.latest_tables(settings.warehouse_path)
     assert latest.files == _pyiceberg_files(settings)

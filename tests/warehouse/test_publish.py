@@ -228,7 +228,7 @@ def test_incremental_after_a_half_finished_publish_rebuilds_in_full(wh: Warehous
     publish_star(wh, sync_id="s1")
     star = StarZone(wh)
     # A crash after the first table's commit: dim_platform moved on, the marker did not.
-    publish._commit(star.tables["dim_platform"], [], [], "crashed")
+    publish._commit(star.tables["dim_platform"], [], [], "crashed", "full")
     assert not StarZone(wh).consistent()
 
     result = publish_star(wh, sync_id="s2", changed_ids=[])
