@@ -60,26 +60,27 @@ def refused(
     return lines[0]
 
 
+# README: 2 when the command line does not parse, 1 for a value rawgwh checks itself.
 @pytest.mark.parametrize(
     ("args", "needle", "codes"),
     [
         (["--bogus-flag"], "--bogus-flag", (2,)),
-        (["--dates", "2015-02-30,2015-03-01"], "--dates", (1, 2)),
-        (["--dates", "yesterday"], "--dates", (1, 2)),
-        (["--dates", "2015-01-01,"], "--dates", (1, 2)),
-        (["--dates", ""], "--dates", (1, 2)),  # an empty "$WINDOW" must not fetch everything
-        (["--dates", " "], "--dates", (1, 2)),
-        (["--dates", "2015-01-01,2015-12-31,2016-01-01"], "--dates", (1, 2)),
-        (["--max-requests", "-5"], "--max-requests", (1, 2)),
-        (["--max-requests", "lots"], "--max-requests", (1, 2)),
-        (["--concurrency", "0"], "concurrency", (1, 2)),
-        (["--base-url", "not a url"], "--base-url", (1, 2)),
-        (["--base-url", "file:///etc/passwd"], "--base-url", (1, 2)),
+        (["--dates", "2015-02-30,2015-03-01"], "--dates", (1,)),
+        (["--dates", "yesterday"], "--dates", (1,)),
+        (["--dates", "2015-01-01,"], "--dates", (1,)),
+        (["--dates", ""], "--dates", (1,)),  # an empty "$WINDOW" must not fetch everything
+        (["--dates", " "], "--dates", (1,)),
+        (["--dates", "2015-01-01,2015-12-31,2016-01-01"], "--dates", (1,)),
+        (["--max-requests", "-5"], "--max-requests", (1,)),
+        (["--max-requests", "lots"], "--max-requests", (2,)),  # Typer's type check
+        (["--concurrency", "0"], "concurrency", (1,)),
+        (["--base-url", "not a url"], "--base-url", (1,)),
+        (["--base-url", "file:///etc/passwd"], "--base-url", (1,)),
         # Each passes an http(s) prefix check, then retried for 25 s or failed as "unexpected".
         (["--base-url", "http://"], "names no host", (1,)),
         (["--base-url", "http://127.0.0.1:99999/api"], "port out of range", (1,)),
         (["--base-url", "http://[::1"], "not a valid URL", (1,)),
-        (["--demo-games", "0"], "--demo-games", (1, 2)),
+        (["--demo-games", "0"], "--demo-games", (1,)),
         (["--branch", "dev"], "--branch dev needs a Nessie catalog", (1,)),  # was ignored
     ],
 )
@@ -99,6 +100,26 @@ def test_bad_sync_flags(
         codes=codes,
     )
     assert not wh.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["sync", "--max-requests", "0"], 1),
+        (["sync", "--dates", "2015-02-30,2015-03-01"], 1),
+        (["query", "--format", "xml", "SELECT 1"], 1),
+        (["sync", "--max-requests", "abc"], 2),
+    ],
+)
+def test_the_readme_says_which_exit_code_a_bad_flag_gets(
+    args: list[str], code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    said = " ".join(readme[readme.index("Exit codes:") :].split("\n\n")[0].split())
+    ones, twos = said.split("; 2 ")
+    assert f"`{' '.join(args[1:3])}`" in (ones if code == 1 else twos)
+    wh = str(tmp_path / "wh")
+    refused([*args, "-w", wh], capsys, watch=tmp_path, needle=args[1], codes=(code,))
 
 
 def test_a_base_url_with_a_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
