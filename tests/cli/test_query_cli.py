@@ -57,6 +57,14 @@ def _commit(root: Path, records: list[dict[str, Any]], sync_id: str) -> None:
     RawZone(wh).commit(parsed.games, rejects, SyncState(), sync_id=sync_id)
 
 
+def _built(
+    capsys: pytest.CaptureFixture[str], root: Path, records: list[dict[str, Any]], *build: str
+) -> None:
+    """``records`` committed to the raw zone at ``root`` as one sync, then ``rawgwh build``."""
+    _commit(root, records, f"s{len(records)}")
+    assert rawgwh(capsys, "build", *build, "-w", str(root), "-q").code == 0
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, sample_records: list[dict[str, Any]]) -> Path:
     """A warehouse with the sample in the raw zone and published once by `rawgwh build`."""
@@ -114,8 +122,7 @@ def test_build_on_a_full_disk_is_one_line_and_leaves_no_files(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = tmp_path / "wh"
-    _commit(root, sample_records[:500], "s1")
-    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
+    _built(capsys, root, sample_records[:500])
     fact = Warehouse.open(make_settings(root, "http://127.0.0.1:9")).table("star.fact_games")
     with fact.transaction() as tx:  # several fact files, written in parallel
         tx.set_properties({"write.target-file-size-bytes": "20000"})
@@ -230,12 +237,10 @@ def test_as_of_reads_the_first_publish(
     tmp_path: Path, sample_records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "wh"
-    _commit(root, sample_records[:200], "s1")
-    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
+    _built(capsys, root, sample_records[:200])
     star = StarZone(Warehouse.open(make_settings(root, "http://127.0.0.1:9")))
     first = star.current_ids()["fact_games"]
-    _commit(root, sample_records[200:300], "s2")
-    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
+    _built(capsys, root, sample_records[200:300])
 
     sql = "SELECT count(*) AS n FROM fact_games"
     now = rawgwh(capsys, "query", sql, "-f", "csv", "-w", str(root))
@@ -251,10 +256,8 @@ def test_status_history_lists_publishes_for_as_of(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = tmp_path / "wh"
-    _commit(root, sample_records[:200], "s1")
-    assert rawgwh(capsys, "build", "-w", str(root), "-q").code == 0
-    _commit(root, sample_records[200:300], "s2")
-    assert rawgwh(capsys, "build", "--incremental", "-w", str(root), "-q").code == 0
+    _built(capsys, root, sample_records[:200])
+    _built(capsys, root, sample_records[200:300], "--incremental")
 
     run = rawgwh(capsys, "status", "--history", "-f", "json", "-w", str(root))
     assert run.code == 0, run.err
