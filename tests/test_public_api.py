@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import rawgwh
 from rawgwh.secrets import Secret
@@ -31,3 +34,15 @@ def test_a_library_caller_may_pass_the_key_as_a_plain_string() -> None:
     assert settings.dremio_password.reveal() == "pw-5678"
     assert "plain-key-1234" not in repr(settings)
     assert rawgwh.Settings(api_key="").api_key is None
+
+
+def test_a_library_sync_on_a_branch_of_the_embedded_warehouse_is_refused(tmp_path: Path) -> None:
+    # The check lives where writers open the warehouse, not only in the CLI.
+    from rawgwh.errors import ConfigError
+    from rawgwh.settings import Settings
+    from rawgwh.sync import sync
+
+    settings = Settings(warehouse=str(tmp_path / "wh"), branch="dev")
+    with pytest.raises(ConfigError, match="--branch dev needs a Nessie catalog"):
+        sync(settings)
+    assert not (tmp_path / "wh").exists()

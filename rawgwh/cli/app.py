@@ -77,18 +77,6 @@ def settings_from(config: Path | None, **flags: Any) -> Any:
     return load_settings(flags, config_path=config)
 
 
-def check_branch(settings: Any) -> None:
-    """Refuse a branch where there are none, as ``--ref`` is: publishing would ignore it."""
-    from rawgwh.errors import ConfigError
-
-    if settings.branch != "main" and settings.catalog_type == "sql":
-        where = "the embedded warehouse" if settings.embedded else "a SQL catalog"
-        raise ConfigError(
-            f"--branch {settings.branch} needs a Nessie catalog; {where} has no branches "
-            "(leave out --branch and RAWGWH_BRANCH)"
-        )
-
-
 @app.callback()
 def _root(debug: Debug = False) -> None:
     """rawgwh: sync RAWG into Iceberg, query it with DuckDB."""

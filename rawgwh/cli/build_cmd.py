@@ -15,7 +15,6 @@ from rawgwh.cli.app import (
     Quiet,
     Ref,
     Warehouse,
-    check_branch,
     settings_from,
 )
 
@@ -53,7 +52,6 @@ def build_command(
     settings = settings_from(
         config, warehouse=warehouse, branch=branch, profile=profile, catalog_uri=catalog_uri
     )
-    check_branch(settings)
     Store.open(settings)  # fails clearly when there is no warehouse yet
     with Store.for_writing(settings) as store:
         changed = None if full else changed_since_publish(store)

@@ -18,7 +18,6 @@ from rawgwh.cli.app import (
     Profile,
     Quiet,
     Warehouse,
-    check_branch,
     settings_from,
 )
 
@@ -98,7 +97,6 @@ def sync_command(
         "catalog_uri": catalog_uri,
     }
     settings = settings_from(config, **flags)
-    check_branch(settings)
     progress = SyncProgress()
     with _demo_server(demo, demo_games, demo_file) as demo_url:
         if demo_url:

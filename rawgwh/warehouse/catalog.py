@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from rawgwh.errors import WarehouseBusy, WarehouseError
+from rawgwh.errors import ConfigError, WarehouseBusy, WarehouseError
 from rawgwh.secrets import redact, register_secret
 from rawgwh.settings import Settings
 from rawgwh.warehouse.nessie import Nessie, iceberg_uri_for_ref
@@ -75,6 +75,7 @@ class Warehouse:
         A warehouse on S3 has no folder to lock: its catalog's optimistic commits turn
         away a second writer instead.
         """
+        _check_branch(settings)
         if settings.on_s3:
             yield cls.open(settings, create=True)
             return
@@ -159,6 +160,16 @@ class Warehouse:
 
     def has_table(self, name: str) -> bool:
         return bool(self.catalog.table_exists(name))
+
+
+def _check_branch(settings: Settings) -> None:
+    """Refuse a branch where there are none, as ``--ref`` is: a publish would ignore it."""
+    if settings.branch != "main" and settings.catalog_type == "sql":
+        where = "the embedded warehouse" if settings.embedded else "a SQL catalog"
+        raise ConfigError(
+            f"--branch {settings.branch} needs a Nessie catalog; {where} has no branches "
+            "(leave out --branch and RAWGWH_BRANCH)"
+        )
 
 
 def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Warehouse:
