@@ -34,9 +34,7 @@ def status_command(
     debug: Debug = False,
 ) -> None:
     """Show what the warehouse holds and how the last sync went."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     from rawgwh.errors import ConfigError
     from rawgwh.warehouse.inspect import warehouse_status
@@ -52,13 +50,7 @@ def status_command(
         typer.echo(json.dumps(asdict(status), indent=2, default=str))
         return
     console = Console()
-    table = Table(
-        title=f"warehouse {status.location} (times in UTC)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 0),  # the box's blank column separates them
-    )
+    table = _table(f"warehouse {status.location} (times in UTC)")
     # Names are never cut: at 80 columns (or piped) the other columns wrap instead.
     longest = max((len(t.name) for t in status.tables), default=5)
     table.add_column("table", no_wrap=True, min_width=longest)
@@ -92,9 +84,7 @@ def status_command(
 
 
 def _history(settings: Any, output_format: str) -> None:
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     from rawgwh.warehouse.inspect import publish_history
 
@@ -106,13 +96,7 @@ def _history(settings: Any, output_format: str) -> None:
     if not publishes:
         console.print("nothing published yet: run `rawgwh build` (or `rawgwh sync`)")
         return
-    table = Table(
-        title="publishes, newest first (times in UTC; `rawgwh query --as-of SNAPSHOT_ID`)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 0),
-    )
+    table = _table("publishes, newest first (times in UTC; `rawgwh query --as-of SNAPSHOT_ID`)")
     table.add_column("published", min_width=len("2026-11-26"))
     table.add_column("sync id", no_wrap=True)
     table.add_column("mode")
@@ -123,6 +107,17 @@ def _history(settings: Any, output_format: str) -> None:
             _time(p.committed), p.sync_id or "-", p.mode or "-", f"{p.games:,}", str(p.snapshot_id)
         )
     console.print(table)
+
+
+def _table(title: str) -> Any:
+    """A table light enough for 80 columns: a rule under the header, no side borders."""
+    from rich import box
+    from rich.table import Table
+
+    # No padding: the box's blank column separates the columns.
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0)
+    )
 
 
 def _time(iso: str | None) -> str:
