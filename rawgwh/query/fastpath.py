@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from rawgwh.warehouse.origin import check_not_moved
+from rawgwh.warehouse.origin import CATALOG_FILE, CATALOG_NAME, check_not_moved
 
 __all__ = [
     "CATALOG_NAME",
@@ -44,10 +44,8 @@ __all__ = [
     "sql_type",
 ]
 
-# Must match rawgwh.warehouse.catalog / star_zone (tests check): importing those modules
-# would import Polars and pyiceberg, which is what this module avoids.
-CATALOG_NAME = "rawgwh"
-CATALOG_FILE = "catalog.db"
+# Must match rawgwh.warehouse.star_zone (tests check): importing that module would import
+# Polars and pyiceberg, which is what this module avoids.
 STAR_NAMESPACE = "star"
 RAW_NAMESPACE = "raw"
 PUBLISHED_PROPERTY = "rawgwh.published"

@@ -21,7 +21,7 @@ from rawgwh.errors import ConfigError, WarehouseBusy, WarehouseError
 from rawgwh.secrets import redact, register_secret
 from rawgwh.settings import Settings
 from rawgwh.warehouse.nessie import Nessie, iceberg_uri_for_ref
-from rawgwh.warehouse.origin import check_not_moved
+from rawgwh.warehouse.origin import CATALOG_FILE, CATALOG_NAME, check_not_moved
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Warehouse", "NO_COMMIT_RETRIES", "commit_or_busy", "writing"]
 
-CATALOG_FILE = "catalog.db"
 LOCK_FILE = ".rawgwh.lock"
 COMMIT_RETRIES = "commit.retry.num-retries"
 #: Every rawgwh table has it: a commit that loses a race fails (see :func:`commit_or_busy`).
@@ -109,7 +108,7 @@ class Warehouse:
             # error instead of "another sync is writing". Readers never create them.
             with _init_lock(root, create):
                 catalog = SqlCatalog(
-                    "rawgwh",
+                    CATALOG_NAME,
                     uri=f"sqlite:///{root / CATALOG_FILE}",
                     warehouse=root.as_uri(),
                     init_catalog_tables=str(create).lower(),
@@ -214,7 +213,7 @@ def _open_configured(settings: Settings, *, create: bool, ref: str | None) -> Wa
 
         _register_password(properties.get("uri", ""))
         properties["init_catalog_tables"] = str(create).lower()
-        catalog = SqlCatalog("rawgwh", **properties)
+        catalog = SqlCatalog(CATALOG_NAME, **properties)
         # SqlCatalog takes a failed connection for "no tables yet"; connect once here, so an
         # unreachable server is reported now rather than as a SQLAlchemy error later.
         with catalog.engine.connect():

@@ -20,9 +20,17 @@ from urllib.request import url2pathname
 
 from rawgwh.errors import WarehouseError
 
-__all__ = ["catalog_locations", "check_not_moved", "created_at", "moved_fix"]
+__all__ = [
+    "CATALOG_FILE",
+    "CATALOG_NAME",
+    "catalog_locations",
+    "check_not_moved",
+    "created_at",
+    "moved_fix",
+]
 
-# As in rawgwh.warehouse.catalog (tests check), which is too heavy to import here.
+# The embedded warehouse's SQLite catalog: its file in the folder, and the catalog name
+# its tables are registered under. Here, stdlib only, so the query fast path shares them.
 CATALOG_NAME = "rawgwh"
 CATALOG_FILE = "catalog.db"
 
